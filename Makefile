@@ -1,0 +1,30 @@
+# Development entry points. See README.md.
+SHELL := /bin/bash
+SCRIPTS := scripts
+RUN_DB ?= crm_sms_conversation_demo
+RUN_PORT ?= 8069
+
+.PHONY: help setup run test test-only lint clean
+
+help:
+	@echo "make run    set everything up and serve the addon with demo data on http://localhost:$(RUN_PORT) (admin/admin)"
+	@echo "make test   run the whole test suite (linters and Odoo tests on a fresh database)"
+	@echo "make lint   run ruff and pylint-odoo's mandatory checks"
+
+setup:
+	@bash $(SCRIPTS)/setup.sh
+
+run: setup
+	@bash $(SCRIPTS)/run_demo.sh "$(RUN_DB)" "$(RUN_PORT)"
+
+lint: setup
+	@bash $(SCRIPTS)/lint.sh
+
+test-only: setup
+	@bash $(SCRIPTS)/run_tests.sh
+
+test: setup
+	@bash $(SCRIPTS)/lint.sh && bash $(SCRIPTS)/run_tests.sh
+
+clean:
+	rm -rf .build

@@ -1,0 +1,94 @@
+import dataclasses
+import logging
+import re
+
+from odoo.http import Controller, request, route
+
+from ..tools.phone import normalize_e164
+from ..tools.sms_provider import InvalidPayload, PayloadTooLarge
+
+_logger = logging.getLogger(__name__)
+
+FORM_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+MAX_BODY_BYTES = 64 * 1024
+SMS_UUID_RE = re.compile(r"^[0-9a-f]{32}$")
+
+
+class SmsWebhookController(Controller):
+    """One public route for every provider: the account is found by the token in the URL."""
+
+    @route(
+        "/crm_sms_conversation/webhook/<string:token>/<string:kind>",
+        type="http",
+        auth="public",
+        methods=["POST"],
+        csrf=False,
+        save_session=False,
+    )
+    def webhook(self, token, kind, **kwargs):
+        if kind not in ("inbound", "status"):
+            return self._reply(404, "Not Found")
+        httprequest = request.httprequest
+        if httprequest.mimetype not in FORM_CONTENT_TYPES:
+            _logger.warning("SMS webhook: refused content type %r", httprequest.mimetype)
+            return self._reply(415, "Unsupported Media Type")
+
+        account_sudo = request.env["sms.account"].sudo()._get_by_webhook_token(token)
+        api = account_sudo._get_provider_api() if account_sudo else None
+        params = list(httprequest.form.items(multi=True))
+        url = self._signed_url(account_sudo) if account_sudo else ""
+        if not api or not api.verify_request(url, params, httprequest.headers, httprequest.get_data(cache=True)):
+            # Same answer for an unknown token, a disabled account and a bad signature.
+            _logger.warning("SMS webhook: refused %s call with an unknown token or a bad signature", kind)
+            return self._reply(403, "Forbidden")
+
+        try:
+            event = api.parse_inbound(params) if kind == "inbound" else api.parse_status(params)
+            if kind == "inbound":
+                self._check_inbound(account_sudo, event)
+            else:
+                event.sms_uuid = self._status_sms_uuid()
+        except InvalidPayload as exc:
+            _logger.warning("SMS webhook: refused %s call of account %s: %s", kind, account_sudo.id, exc)
+            return self._reply(exc.status, f"Refused: {exc}")
+
+        account_sudo._receive(kind, dataclasses.asdict(event))
+        if kind == "inbound":
+            body, content_type = api.inbound_response()
+            return request.make_response(body, headers=[("Content-Type", content_type)])
+        return self._reply(200, "")
+
+    @staticmethod
+    def _check_inbound(account_sudo, inbound):
+        """Normalize the numbers in place; raise ``InvalidPayload`` on bad input."""
+        from_number = normalize_e164(inbound.from_number)
+        to_number = normalize_e164(inbound.to_number)
+        if not from_number:
+            raise InvalidPayload(f"unparseable sender number {inbound.from_number!r}")
+        if not to_number:
+            raise InvalidPayload(f"unparseable receiving number {inbound.to_number!r}")
+        if len(inbound.body.encode()) > MAX_BODY_BYTES:
+            raise PayloadTooLarge("message body over 64 KiB")
+        if not request.env["sms.number"].sudo().with_context(active_test=False)._get_by_e164(to_number, account_sudo):
+            raise InvalidPayload(f"{to_number} is not a number of this account")
+        inbound.from_number, inbound.to_number = from_number, to_number
+
+    @staticmethod
+    def _status_sms_uuid():
+        """Our message id, set in the status callback URL of each message."""
+        sms_uuid = request.httprequest.args.get("sms_uuid", "")
+        if sms_uuid and not SMS_UUID_RE.match(sms_uuid):
+            raise InvalidPayload("malformed sms_uuid")
+        return sms_uuid
+
+    @staticmethod
+    def _signed_url(account_sudo):
+        """The URL the provider signed: the configured base URL, not the Host header."""
+        httprequest = request.httprequest
+        query = httprequest.query_string.decode()
+        url = account_sudo.get_base_url().rstrip("/") + httprequest.path
+        return f"{url}?{query}" if query else url
+
+    @staticmethod
+    def _reply(status, text):
+        return request.make_response(text, headers=[("Content-Type", "text/plain")], status=status)

@@ -1,0 +1,15 @@
+from . import (
+    crm_lead,
+    ir_http,
+    mail_message,
+    mail_notification,
+    mail_thread,
+    res_partner,
+    sms_account,
+    sms_conversation,
+    sms_event,
+    sms_number,
+    sms_phone_key_mixin,
+    sms_sms,
+    sms_tracker,
+)

@@ -1,0 +1,32 @@
+from odoo import models
+
+
+class CrmLead(models.Model):
+    _name = "crm.lead"
+    _inherit = ["crm.lead", "sms.phone.key.mixin"]
+
+    def write(self, vals):
+        res = super().write(vals)
+        if {"user_id", "team_id"} & set(vals):
+            self.env["sms.conversation"]._sync_owner(self)
+        return res
+
+    def _sms_routing_type_rank(self):
+        self.ensure_one()
+        return 2 if self.type == "opportunity" else 3
+
+    def _sms_routing_is_active(self):
+        self.ensure_one()
+        return self.active and not self.stage_id.is_won
+
+    def _sms_routing_label(self):
+        self.ensure_one()
+        kind = self.env._("Opportunity") if self.type == "opportunity" else self.env._("Lead")
+        return f"{kind} {self.display_name}"
+
+    def _sms_routing_author(self, remote_number):
+        self.ensure_one()
+        partner = self.partner_id
+        if partner and remote_number in partner._sms_phone_numbers().values():
+            return partner
+        return self.env["res.partner"]

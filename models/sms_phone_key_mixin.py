@@ -1,0 +1,71 @@
+from odoo import api, fields, models
+
+from ..tools.phone import normalize_e164
+
+
+class SmsPhoneKeyMixin(models.AbstractModel):
+    """Indexed E.164 keys of a record's phone fields, for inbound routing.
+
+    Odoo's own ``phone_sanitized`` keeps one number per record and is not
+    indexed on contacts; routing needs both fields, national formats read with
+    the record's country, and an index lookup.
+    """
+
+    _name = "sms.phone.key.mixin"
+    _description = "SMS routing phone keys"
+
+    sms_phone_e164 = fields.Char(
+        "Phone (E.164)", compute="_compute_sms_phone_keys", store=True, index="btree_not_null", copy=False
+    )
+    sms_mobile_e164 = fields.Char(
+        "Mobile (E.164)", compute="_compute_sms_phone_keys", store=True, index="btree_not_null", copy=False
+    )
+
+    @api.depends("phone", "mobile", "country_id", "company_id.country_id")
+    def _compute_sms_phone_keys(self):
+        for record in self:
+            region = record._sms_phone_region()
+            record.sms_phone_e164 = normalize_e164(record.phone, region) or False
+            record.sms_mobile_e164 = normalize_e164(record.mobile, region) or False
+
+    def _sms_phone_region(self):
+        """Country code used to read national numbers: the record's country,
+        else its company's, else the current company's."""
+        self.ensure_one()
+        country = self.country_id or self.company_id.country_id or self.env.company.country_id
+        return country.code or None
+
+    @api.model
+    def _sms_phone_key_domain(self, e164):
+        return ["|", ("sms_phone_e164", "=", e164), ("sms_mobile_e164", "=", e164)]
+
+    def _sms_phone_numbers(self):
+        """The record's phone fields as {field name: E.164}, empty ones left out."""
+        self.ensure_one()
+        keys = {"phone": self.sms_phone_e164, "mobile": self.sms_mobile_e164}
+        return {field: number for field, number in keys.items() if number}
+
+    # Routing hooks, overridden by each model ---------------------------
+
+    def _sms_owner_team(self):
+        """Sales team of the record (its own, else its owner's)."""
+        self.ensure_one()
+        team = self.team_id if "team_id" in self._fields else self.env["crm.team"]
+        return team or self.user_id.sale_team_id
+
+    def _sms_routing_type_rank(self):
+        """Rule 4: contact 0, company 1, opportunity 2, lead 3."""
+        raise NotImplementedError()
+
+    def _sms_routing_is_active(self):
+        """Rule 5: False for archived, won or lost records."""
+        self.ensure_one()
+        return self.active
+
+    def _sms_routing_label(self):
+        self.ensure_one()
+        return self.display_name
+
+    def _sms_routing_author(self, remote_number):
+        """Partner authoring an inbound message from ``remote_number``, if known."""
+        return self.env["res.partner"]

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Static checks on the addon: ruff, then pylint-odoo's mandatory checks.
+set -euo pipefail
+. "$(dirname "$0")/env.sh"
+cd "$ADDON_DIR"
+echo "ruff"
+"$VENV/bin/ruff" check --no-cache .
+"$VENV/bin/ruff" format --check --no-cache .
+echo "pylint-odoo"
+"$VENV/bin/pylint" --rcfile="$ADDON_DIR/.pylintrc-mandatory" "$ADDONS_LINK_DIR/$ADDON_NAME"

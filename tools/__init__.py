@@ -1,0 +1,1 @@
+from . import phone, sms_provider, sms_simulator, sms_twilio

@@ -1,0 +1,179 @@
+"""Provider-independent protocol for SMS gateways.
+
+Each provider is a plain Python class (no ORM) registered in ``PROVIDERS``. The
+``sms.account`` model picks the class with ``_get_provider_api_class`` and
+hands it a ``ProviderConfig``. Results are plain data classes that the models
+turn into Odoo states.
+"""
+
+import dataclasses
+
+import requests
+
+# How long to wait for a provider, in seconds: (connect, read).
+DEFAULT_TIMEOUT = (5, 15)
+
+PROVIDERS = {}
+
+
+def register_provider(code):
+    def decorator(cls):
+        PROVIDERS[code] = cls
+        cls.code = code
+        return cls
+
+    return decorator
+
+
+@dataclasses.dataclass
+class ProviderConfig:
+    """What a provider needs of an account: credentials and endpoints."""
+
+    account_sid: str = ""
+    auth_token: str = ""
+    api_base_url: str = ""
+
+
+@dataclasses.dataclass
+class OutgoingSms:
+    to_number: str
+    from_number: str
+    body: str
+    status_callback: str = ""
+    # Stable per message: lets a provider recognise a resend of the same message.
+    idempotency_key: str = ""
+
+
+@dataclasses.dataclass
+class SendResult:
+    """Outcome of one send request.
+
+    ``status`` is one of:
+
+    - ``accepted``: the provider took the message (``external_id`` is its id);
+    - ``retry``: the provider surely did not take it (connection refused,
+      throttled, server error): sending again is safe;
+    - ``unknown``: the request may have reached the provider (read timeout):
+      look the message up before sending it again;
+    - ``error``: refused for good (``error_code`` and ``error_message`` say why).
+    """
+
+    status: str
+    external_id: str = ""
+    error_code: str = ""
+    error_message: str = ""
+    retry_after: int = 0
+
+
+@dataclasses.dataclass
+class InboundSms:
+    external_id: str
+    from_number: str
+    to_number: str
+    body: str
+    num_media: int = 0
+
+
+@dataclasses.dataclass
+class StatusReport:
+    external_id: str
+    status: str
+    error_code: str = ""
+    error_message: str = ""
+    # Our own id of the message, from the status callback URL.
+    sms_uuid: str = ""
+
+
+class InvalidPayload(ValueError):
+    """The provider's request is malformed: answered with ``status``."""
+
+    status = 400
+
+
+class PayloadTooLarge(InvalidPayload):
+    status = 413
+
+
+class SmsProviderApi:
+    """Base class of the providers. Subclasses fill the maps and methods."""
+
+    code = None
+    # Provider message status -> sms.sms state ('error' for failures).
+    STATUS_TO_SMS_STATE = {}
+    # Provider error code -> Odoo failure type of mail.notification / sms.sms.
+    ERROR_TO_FAILURE_TYPE = {}
+    # Error codes meaning that the customer opted out (number blacklisted).
+    OPT_OUT_ERRORS = frozenset()
+    # Whether resending with the same idempotency key can never duplicate.
+    supports_idempotency = False
+
+    def __init__(self, config, session=None):
+        self.config = config
+        self.session = session or requests.Session()
+
+    # Outbound ------------------------------------------------------------
+
+    def send(self, sms):
+        """Send one ``OutgoingSms``; returns a ``SendResult``."""
+        raise NotImplementedError()
+
+    def lookup(self, sms, since):
+        """Find ``sms`` at the provider when an earlier attempt timed out.
+
+        Returns a ``SendResult`` (``accepted`` when found) or ``None``.
+        """
+        return None
+
+    def _post(self, url, data, auth=None, headers=None):
+        """POST with a timeout, classifying transport failures."""
+        try:
+            response = self.session.post(url, data=data, auth=auth, headers=headers, timeout=DEFAULT_TIMEOUT)
+        except requests.exceptions.ConnectTimeout as exc:
+            return SendResult("retry", error_message=str(exc)), None
+        except requests.exceptions.ReadTimeout as exc:
+            return SendResult("unknown", error_message=str(exc)), None
+        except requests.exceptions.ConnectionError as exc:
+            return SendResult("retry", error_message=str(exc)), None
+        except requests.exceptions.RequestException as exc:
+            return SendResult("unknown", error_message=str(exc)), None
+        if response.status_code == 429 or response.status_code >= 500:
+            retry_after = response.headers.get("Retry-After", "")
+            return (
+                SendResult(
+                    "retry",
+                    error_code=str(response.status_code),
+                    error_message=response.text[:200],
+                    retry_after=int(retry_after) if retry_after.isdigit() else 0,
+                ),
+                response,
+            )
+        return None, response
+
+    # Inbound -------------------------------------------------------------
+
+    def verify_request(self, url, params, headers, raw_body):
+        """Whether the request really comes from the provider."""
+        raise NotImplementedError()
+
+    def parse_inbound(self, params):
+        """Read an inbound message; raises ``InvalidPayload``."""
+        raise NotImplementedError()
+
+    def parse_status(self, params):
+        """Read a delivery report; raises ``InvalidPayload``."""
+        raise NotImplementedError()
+
+    def inbound_response(self):
+        """(body, content type) the provider expects after an inbound message."""
+        return "", "text/plain"
+
+    # Mapping -------------------------------------------------------------
+
+    def map_status(self, status):
+        return self.STATUS_TO_SMS_STATE.get(status)
+
+    def map_error(self, error_code):
+        return self.ERROR_TO_FAILURE_TYPE.get(str(error_code or ""), "unknown")
+
+    def is_opt_out(self, error_code):
+        return str(error_code or "") in self.OPT_OUT_ERRORS
