@@ -37,7 +37,7 @@ class SmsWebhookController(Controller):
         api = account_sudo._get_provider_api() if account_sudo else None
         params = list(httprequest.form.items(multi=True))
         url = self._signed_url(account_sudo) if account_sudo else ""
-        if not api or not api.verify_request(url, params, httprequest.headers, httprequest.get_data(cache=True)):
+        if not api or not api.verify_request(url, params, httprequest.headers, b""):
             # Same answer for an unknown token, a disabled account and a bad signature.
             _logger.warning("SMS webhook: refused %s call with an unknown token or a bad signature", kind)
             return self._reply(403, "Forbidden")
@@ -52,7 +52,7 @@ class SmsWebhookController(Controller):
             _logger.warning("SMS webhook: refused %s call of account %s: %s", kind, account_sudo.id, exc)
             return self._reply(exc.status, f"Refused: {exc}")
 
-        account_sudo._receive(kind, dataclasses.asdict(event))
+        account_sudo._receive_webhook(kind, dataclasses.asdict(event), params)
         if kind == "inbound":
             body, content_type = api.inbound_response()
             return request.make_response(body, headers=[("Content-Type", content_type)])
@@ -85,7 +85,7 @@ class SmsWebhookController(Controller):
     def _signed_url(account_sudo):
         """The URL the provider signed: the configured base URL, not the Host header."""
         httprequest = request.httprequest
-        query = httprequest.query_string.decode()
+        query = httprequest.query_string.decode(errors="replace")
         url = account_sudo.get_base_url().rstrip("/") + httprequest.path
         return f"{url}?{query}" if query else url
 

@@ -1,15 +1,13 @@
-from . import (
-    crm_lead,
-    ir_http,
-    mail_message,
-    mail_notification,
-    mail_thread,
-    res_partner,
-    sms_account,
-    sms_conversation,
-    sms_event,
-    sms_number,
-    sms_phone_key_mixin,
-    sms_sms,
-    sms_tracker,
-)
+from . import sms_phone_key_mixin
+from . import sms_account
+from . import sms_number
+from . import sms_conversation
+from . import sms_event
+from . import sms_sms
+from . import sms_tracker
+from . import mail_message
+from . import mail_notification
+from . import mail_thread
+from . import res_partner
+from . import crm_lead
+from . import ir_http

@@ -30,13 +30,19 @@ class MailThread(models.AbstractModel):
         """
         if message.sms_direction == "inbound":
             return True
-        if not self.env["sms.account"].sudo().search_count([("company_id", "=", self.env.company.id)], limit=1):
+        company = self._sms_conversation_company()
+        if not self.env["sms.account"].sudo().search_count([("company_id", "=", company.id)], limit=1):
             return super()._notify_thread_by_sms(
                 message, recipients_data, msg_vals=msg_vals, put_in_queue=put_in_queue, **kwargs
             )
         res = super()._notify_thread_by_sms(message, recipients_data, msg_vals=msg_vals, put_in_queue=True, **kwargs)
         sms = self.env["sms.sms"].sudo().search([("mail_message_id", "=", message.id), ("state", "=", "outgoing")])
-        sms._sms_conversation_prepare(self)
         if sms:
+            sms._sms_conversation_prepare(self, company)
             self.env.ref("sms.ir_cron_sms_scheduler_action").sudo()._trigger()
         return res
+
+    def _sms_conversation_company(self):
+        """Company whose SMS accounts send the SMS of this record."""
+        company = self.company_id if self and "company_id" in self._fields else self.env["res.company"]
+        return company[:1] or self.env.company

@@ -141,20 +141,38 @@ class SmsAccount(models.Model):
 
     # Inbound processing --------------------------------------------------
 
-    def _receive(self, kind, event_values):
-        """Store a verified event in its own transaction, then process it.
+    def _receive(self, kind, event_values, raw_params=None):
+        """Store an event and process it in the current transaction.
 
         ``event_values`` is the provider-independent event (``InboundSms`` or
-        ``StatusReport``) as a dict. Returns the ``sms.event``.
+        ``StatusReport``) as a dict, ``raw_params`` what the provider sent.
+        Returns the ``sms.event``.
         """
         self.ensure_one()
-        external_id = event_values["external_id"]
-        if kind == "status":
-            external_id = f"{external_id}:{event_values['status']}"
         Event = self.env["sms.event"].sudo()
-        event = Event.browse(Event._store_in_own_transaction(self, kind, external_id, event_values))
+        event = Event.browse(Event._store(self, kind, event_values, raw_params))
         event._process()
         return event
+
+    def _receive_webhook(self, kind, event_values, raw_params):
+        """Store a verified webhook event and commit it at once, apart from
+        the request's transaction, then process it in a new transaction.
+
+        Whatever happens after the commit (a crash, a timeout, a failed
+        processing), the event is kept and the cron processes it again.
+        Returns the event's id.
+        """
+        self.ensure_one()
+        if not self.env.registry.ready:
+            return self._receive(kind, event_values, raw_params).id
+        with self.env.registry.cursor() as cr:
+            Event = self.env(cr=cr, su=True)["sms.event"]
+            event = Event.browse(Event._store(self.with_env(Event.env), kind, event_values, raw_params))
+            # The verified event is kept whatever happens next.
+            cr.commit()  # pylint: disable=invalid-commit
+            with event._serialized():
+                event._process()
+            return event.id
 
     def _simulate_inbound(self, to_number, from_number, body):
         """Receive ``body`` from ``from_number`` on our number ``to_number``
@@ -191,9 +209,11 @@ class SmsAccount(models.Model):
             domain = ["|", ("sms_uuid", "=", report.sms_uuid), *domain]
         trackers = self.env["sms.tracker"].sudo().search(domain)
         state = api.map_status(report.status)
-        if not trackers or not state:
-            _logger.info("SMS delivery report for unknown message %s (%s)", report.external_id, report.status)
-            return
+        if not state:
+            raise ValueError(f"unknown delivery status {report.status!r}")
+        if not trackers:
+            # Maybe sent by a transaction not committed yet: the cron tries again.
+            raise ValueError(f"no message {report.external_id} ({report.sms_uuid or 'no uuid'}) found")
         if state == "error":
             failure_type = api.map_error(report.error_code)
             trackers._action_update_from_provider_failure(failure_type, report.error_code, report.error_message)
@@ -210,4 +230,6 @@ class SmsAccount(models.Model):
         has no network to call back, reports the delivery right away."""
         self.ensure_one()
         if self.provider == "simulator":
-            self._receive("status", dataclasses.asdict(api.delivery_report(outgoing, result.external_id)))
+            report = api.delivery_report(outgoing, result.external_id)
+            report.sms_uuid = outgoing.idempotency_key
+            self._receive("status", dataclasses.asdict(report))

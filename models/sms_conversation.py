@@ -313,7 +313,7 @@ class SmsConversation(models.Model):
             "remote_number": self.remote_number,
         }
         for user in self._get_inbound_recipients():
-            self.env["bus.bus"]._sendone(user.partner_id, "crm_sms_conversation/inbound", payload)
+            user.partner_id._bus_send("crm_sms_conversation/inbound", payload)
 
     def _apply_opt_keywords(self, body):
         """STOP-like replies blacklist the customer's number, START-like ones lift it."""

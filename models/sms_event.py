@@ -1,15 +1,20 @@
 import json
 import logging
 import threading
+from contextlib import contextmanager
 from datetime import timedelta
 
-from odoo import SUPERUSER_ID, api, fields, models
+from odoo import api, fields, models
 
 from ..tools.sms_provider import InboundSms, StatusReport
 
 _logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
+# Processing of an event that failed is retried after this delay (by the cron).
+RETRY_DELAY_MINUTES = 1
+# First key of the advisory locks serializing the processing of a customer's messages.
+ADVISORY_LOCK_CLASS = 81731
 
 
 class SmsEvent(models.Model):
@@ -47,12 +52,16 @@ class SmsEvent(models.Model):
     # Storage -------------------------------------------------------------
 
     @api.model
-    def _store(self, account, kind, external_id, payload):
+    def _store(self, account, kind, event_values, raw_params=None):
         """Insert the event unless already there; return its id.
 
         Plain SQL with ON CONFLICT: a repeated or replayed delivery neither
         fails nor creates a second row.
         """
+        external_id = event_values["external_id"]
+        if kind == "status":
+            external_id = f"{external_id}:{event_values['status']}"
+        payload = {"event": event_values, "params": raw_params or []}
         self.env.cr.execute(
             """
             INSERT INTO sms_event (account_id, kind, external_id, payload, state, attempts,
@@ -72,18 +81,45 @@ class SmsEvent(models.Model):
         )
         return self.env.cr.fetchone()[0]
 
-    @api.model
-    def _store_in_own_transaction(self, account, kind, external_id, payload):
-        """Store and commit at once, apart from the caller's transaction.
+    def _get_event_values(self):
+        self.ensure_one()
+        return json.loads(self.payload)["event"]
 
-        While modules are being installed (demo data), the rows the event
-        refers to are not committed yet: the event then joins the current
-        transaction.
+    def _serialization_key(self):
+        """Events sharing a key are processed one at a time: two first
+        messages of an unknown number must not create two leads."""
+        self.ensure_one()
+        if self.kind != "inbound":
+            return None
+        return f"{self.account_id.company_id.id}:{self._get_event_values()['from_number']}"
+
+    @contextmanager
+    def _serialized(self):
+        """Process under a session-level advisory lock on the event's key.
+
+        The lock is taken, then the transaction committed, so that the
+        processing runs on a snapshot that sees what the previous holder
+        committed; the lock is released once the processing is committed.
         """
-        if not self.env.registry.ready:
-            return self._store(account, kind, external_id, payload)
-        with self.env.registry.cursor() as cr:
-            return self.with_env(self.env(cr=cr, user=SUPERUSER_ID))._store(account, kind, external_id, payload)
+        key = self._serialization_key()
+        cr = self.env.cr
+        if key is None:
+            yield
+            # Processing runs in its own transaction.
+            cr.commit()  # pylint: disable=invalid-commit
+            return
+        cr.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", (ADVISORY_LOCK_CLASS, key))
+        try:
+            # A fresh snapshot, taken under the lock.
+            cr.commit()  # pylint: disable=invalid-commit
+            yield
+            # Committed before the lock is released.
+            cr.commit()  # pylint: disable=invalid-commit
+        except Exception:
+            cr.rollback()
+            raise
+        finally:
+            cr.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", (ADVISORY_LOCK_CLASS, key))
 
     # Processing ----------------------------------------------------------
 
@@ -91,6 +127,7 @@ class SmsEvent(models.Model):
         """Events of ``self`` still to process that no one else is processing."""
         if not self.ids:
             return self.browse()
+        self.flush_recordset(["state", "attempts"])
         self.env.cr.execute(
             """
             SELECT id FROM sms_event
@@ -108,8 +145,20 @@ class SmsEvent(models.Model):
                 with self.env.cr.savepoint():
                     event._process_one()
             except Exception as exc:  # noqa: BLE001 - any failure is kept for a retry
-                _logger.warning("SMS event %s could not be processed: %s", event.id, exc, exc_info=True)
-                event.write({"state": "error", "attempts": event.attempts + 1, "error": str(exc)})
+                attempts = event.attempts + 1
+                _logger.warning(
+                    "SMS event %s could not be processed (attempt %s of %s): %s",
+                    event.id,
+                    attempts,
+                    MAX_ATTEMPTS,
+                    exc,
+                    exc_info=attempts >= MAX_ATTEMPTS,
+                )
+                event.write({"state": "error", "attempts": attempts, "error": str(exc)})
+                if attempts < MAX_ATTEMPTS:
+                    cron = self.env.ref("crm_sms_conversation.ir_cron_sms_event_process", raise_if_not_found=False)
+                    if cron:
+                        cron.sudo()._trigger(fields.Datetime.now() + timedelta(minutes=RETRY_DELAY_MINUTES))
             else:
                 event.write(
                     {
@@ -122,31 +171,35 @@ class SmsEvent(models.Model):
 
     def _process_one(self):
         self.ensure_one()
-        payload = json.loads(self.payload)
+        values = self._get_event_values()
         if self.kind == "inbound":
-            message = self.account_id._process_inbound(InboundSms(**payload))
+            message = self.account_id._process_inbound(InboundSms(**values))
             self.write({"conversation_id": message.sms_conversation_id.id, "message_id": message.id})
         else:
-            self.account_id._process_status(StatusReport(**payload))
+            self.account_id._process_status(StatusReport(**values))
 
     @api.model
     def _cron_process(self, batch_size=200):
         """Process events whose processing failed or was cut short."""
-        limit_date = fields.Datetime.now() - timedelta(minutes=1)
+        limit_date = fields.Datetime.now() - timedelta(minutes=RETRY_DELAY_MINUTES)
         events = self.search(
             [("state", "!=", "done"), ("attempts", "<", MAX_ATTEMPTS), ("create_date", "<=", limit_date)],
             order="id",
             limit=batch_size,
         )
-        auto_commit = not getattr(threading.current_thread(), "testing", False)
+        testing = getattr(threading.current_thread(), "testing", False)
         for event in events:
-            event._process()
-            if auto_commit:
-                # Keep each processed event, as Odoo's SMS queue does with its batches.
-                self.env.cr.commit()  # pylint: disable=invalid-commit
+            if testing:
+                event._process()
+            else:
+                # Each event in its own transaction, as webhooks process them.
+                with event._serialized():
+                    event._process()
         return len(events)
 
     def action_retry(self):
-        self.filtered(lambda e: e.state != "done").write({"attempts": 0})
-        self._process()
+        """Process again, as the webhook would: with all rights, not the user's."""
+        events_sudo = self.sudo().filtered(lambda e: e.state != "done")
+        events_sudo.write({"attempts": 0})
+        events_sudo._process()
         return True

@@ -1,1 +1,5 @@
+from . import test_provider_tools
 from . import test_routing
+from . import test_webhook
+from . import test_outbound
+from . import test_inbound

@@ -9,6 +9,7 @@ turn into Odoo states.
 import dataclasses
 
 import requests
+from urllib3.exceptions import NewConnectionError
 
 # How long to wait for a provider, in seconds: (connect, read).
 DEFAULT_TIMEOUT = (5, 15)
@@ -84,6 +85,19 @@ class StatusReport:
     sms_uuid: str = ""
 
 
+def request_surely_not_sent(exc):
+    """Whether a failed request never reached the provider: no connection
+    could be made. A connection reset or a read timeout may come after the
+    provider took the request."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    if isinstance(exc, requests.exceptions.ConnectionError) and not isinstance(exc, requests.exceptions.ReadTimeout):
+        reason = exc.args[0] if exc.args else None
+        reason = getattr(reason, "reason", reason)
+        return isinstance(reason, NewConnectionError)
+    return False
+
+
 class InvalidPayload(ValueError):
     """The provider's request is malformed: answered with ``status``."""
 
@@ -118,9 +132,11 @@ class SmsProviderApi:
         raise NotImplementedError()
 
     def lookup(self, sms, since):
-        """Find ``sms`` at the provider when an earlier attempt timed out.
+        """Find ``sms`` at the provider when an earlier attempt may have reached it.
 
-        Returns a ``SendResult`` (``accepted`` when found) or ``None``.
+        Returns a ``SendResult``: ``accepted`` when found, ``unknown`` when
+        the look-up itself failed (try again later, do not send); ``None``
+        when the provider surely has no such message (sending is safe).
         """
         return None
 
@@ -128,14 +144,9 @@ class SmsProviderApi:
         """POST with a timeout, classifying transport failures."""
         try:
             response = self.session.post(url, data=data, auth=auth, headers=headers, timeout=DEFAULT_TIMEOUT)
-        except requests.exceptions.ConnectTimeout as exc:
-            return SendResult("retry", error_message=str(exc)), None
-        except requests.exceptions.ReadTimeout as exc:
-            return SendResult("unknown", error_message=str(exc)), None
-        except requests.exceptions.ConnectionError as exc:
-            return SendResult("retry", error_message=str(exc)), None
         except requests.exceptions.RequestException as exc:
-            return SendResult("unknown", error_message=str(exc)), None
+            status = "retry" if request_surely_not_sent(exc) else "unknown"
+            return SendResult(status, error_message=str(exc)), None
         if response.status_code == 429 or response.status_code >= 500:
             retry_after = response.headers.get("Retry-After", "")
             return (
@@ -143,7 +154,7 @@ class SmsProviderApi:
                     "retry",
                     error_code=str(response.status_code),
                     error_message=response.text[:200],
-                    retry_after=int(retry_after) if retry_after.isdigit() else 0,
+                    retry_after=min(int(retry_after), 3600) if retry_after.isascii() and retry_after.isdecimal() else 0,
                 ),
                 response,
             )

@@ -34,9 +34,11 @@ DELIVERY_FAILURES = {
 }
 
 
-def simulator_signature(secret, url, raw_body):
-    """Hex HMAC-SHA256 of URL + body, sent as X-Simulator-Signature."""
-    return hmac.new(secret.encode(), url.encode() + (raw_body or b""), hashlib.sha256).hexdigest()
+def simulator_signature(secret, url, params):
+    """X-Simulator-Signature: hex HMAC-SHA256 of the URL followed by the
+    parameters sorted by name, each as name + value (Twilio's scheme, SHA-256)."""
+    data = url + "".join(key + value for key, value in sorted(params))
+    return hmac.new(secret.encode(), data.encode(), hashlib.sha256).hexdigest()
 
 
 @register_provider("simulator")
@@ -84,8 +86,8 @@ class SimulatorApi(SmsProviderApi):
         signature = headers.get("X-Simulator-Signature") or ""
         if not signature or not self.config.auth_token:
             return False
-        expected = simulator_signature(self.config.auth_token, url, raw_body)
-        return hmac.compare_digest(expected, signature)
+        expected = simulator_signature(self.config.auth_token, url, params)
+        return hmac.compare_digest(expected.encode(), signature.encode())
 
     def parse_inbound(self, params):
         values = dict(params)

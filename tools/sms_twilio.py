@@ -121,32 +121,27 @@ class TwilioApi(SmsProviderApi):
         )
 
     def lookup(self, sms, since):
-        """Messages sent from our number to the customer since ``since`` with the same body."""
-        params = {"To": sms.to_number, "From": sms.from_number, "DateSent>": since.strftime("%Y-%m-%d")}
+        """Messages from our number to the customer created since ``since`` with the same body."""
+        params = {"To": sms.to_number, "From": sms.from_number, "PageSize": "50"}
         try:
             response = self.session.get(
                 self._api_url("Messages.json"), params=params, auth=self._auth(), timeout=DEFAULT_TIMEOUT
             )
-        except requests.exceptions.RequestException:
-            return None
-        if not response.ok:
-            return None
-        try:
-            messages = response.json().get("messages") or []
-        except ValueError:
-            return None
+            messages = response.json().get("messages") if response.ok else None
+        except (requests.exceptions.RequestException, ValueError, AttributeError) as exc:
+            return SendResult("unknown", error_message=f"look-up failed: {exc}")
+        if messages is None:
+            return SendResult("unknown", error_code=str(response.status_code), error_message="look-up failed")
         since_utc = since.replace(tzinfo=datetime.UTC) if since.tzinfo is None else since
         for message in messages:
-            if message.get("body") != sms.body:
+            if not isinstance(message, dict) or message.get("body") != sms.body:
                 continue
-            created = message.get("date_created")
             try:
-                created_at = email.utils.parsedate_to_datetime(created) if created else None
+                created_at = email.utils.parsedate_to_datetime(message.get("date_created") or "")
             except (TypeError, ValueError):
-                created_at = None
-            if created_at and created_at < since_utc - datetime.timedelta(minutes=1):
                 continue
-            return SendResult("accepted", external_id=message.get("sid", ""))
+            if created_at >= since_utc - datetime.timedelta(minutes=1):
+                return SendResult("accepted", external_id=message.get("sid", ""))
         return None
 
     # Inbound -------------------------------------------------------------
@@ -159,11 +154,11 @@ class TwilioApi(SmsProviderApi):
         if "bodySHA256" in query:
             # JSON webhooks sign the URL only; the body is bound by its hash.
             body_hash = hashlib.sha256(raw_body or b"").hexdigest()
-            if not hmac.compare_digest(body_hash, query["bodySHA256"][0]):
+            if not hmac.compare_digest(body_hash.encode(), query["bodySHA256"][0].encode()):
                 return False
             params = []
         return any(
-            hmac.compare_digest(twilio_signature(self.config.auth_token, variant, params), signature)
+            hmac.compare_digest(twilio_signature(self.config.auth_token, variant, params).encode(), signature.encode())
             for variant in _url_variants(url)
         )
 
@@ -178,7 +173,7 @@ class TwilioApi(SmsProviderApi):
     def parse_inbound(self, params):
         values = dict(params)
         num_media = values.get("NumMedia") or "0"
-        if not num_media.isdigit():
+        if not (num_media.isascii() and num_media.isdecimal()):
             raise InvalidPayload("NumMedia is not a number")
         body = values.get("Body")
         if body is None:

@@ -1,0 +1,309 @@
+import requests
+from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
+
+from odoo.exceptions import UserError
+from odoo.tests import tagged
+
+from .common import FakeResponse, SmsConversationCase
+
+
+def connection_refused():
+    """What requests raises when nothing listens at the provider's address."""
+    reason = NewConnectionError(None, "Failed to establish a new connection: [Errno 111] Connection refused")
+    return requests.exceptions.ConnectionError(MaxRetryError(None, "/Messages.json", reason=reason))
+
+
+TWILIO_MESSAGES = "https://api.twilio.com/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Messages.json"
+
+
+@tagged("post_install", "-at_install")
+class TestOutbound(SmsConversationCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.partner = cls._partner("Outbound Customer", phone="(415) 555-0123")
+
+    def _sms(self, message):
+        return self.env["sms.sms"].sudo().search([("mail_message_id", "=", message.id)])
+
+    def test_sending_is_queued_then_one_request_per_message(self):
+        with self.mock_twilio() as calls:
+            message = self._send_from(self.partner, "Your quote is ready")
+            self.assertFalse(calls, "no provider call inside the seller's request")
+            sms = self._sms(message)
+            self.assertEqual(sms.state, "outgoing")
+            self.assertEqual(sms.sms_number_id, self.number_a, "the seller's own number")
+            self.assertTrue(
+                self.env["ir.cron.trigger"].search(
+                    [("cron_id", "=", self.env.ref("sms.ir_cron_sms_scheduler_action").id)]
+                ),
+                "the queue is woken up",
+            )
+            self._process_queue()
+        self.assertEqual(len(calls), 1)
+        call = calls[0]
+        self.assertEqual(call["url"], TWILIO_MESSAGES)
+        self.assertEqual(call["data"]["To"], "+14155550123")
+        self.assertEqual(call["data"]["From"], "+14155550100")
+        self.assertEqual(call["data"]["Body"], "Your quote is ready")
+        self.assertEqual(call["data"]["StatusCallback"], f"{self.account.status_url}?sms_uuid={sms.uuid}")
+        self.assertTrue(call["timeout"], "every provider request has a timeout")
+        self.assertTrue(call["auth"].startswith("Basic "))
+
+        notification = self._notifications(message)
+        self.assertEqual(notification.notification_status, "pending")
+        self.assertEqual(notification.sms_tracker_ids.provider_message_id, "SM00000000000000000000000000000001")
+        conversation = message.sms_conversation_id
+        self.assertEqual((conversation.res_model, conversation.res_id), ("res.partner", self.partner.id))
+        self.assertEqual(conversation.number_id, self.number_a)
+        self.assertEqual(conversation.remote_number, "+14155550123")
+        self.assertEqual(message.sms_direction, "outbound")
+
+    def test_sender_defaults_to_the_last_number_used_with_the_customer(self):
+        self.env["sms.conversation"]._get_or_create(self.number_b, "+14155550123", self.partner)._touch()
+        with self.mock_twilio() as calls:
+            self._send_from(self.partner)
+            self._process_queue()
+        self.assertEqual(calls[0]["data"]["From"], self.number_b.number)
+
+    def test_sender_defaults_to_the_seller_then_the_team(self):
+        Number = self.env["sms.number"]
+        self.assertEqual(
+            Number.with_user(self.user_seller_a)._get_default_sender(user=self.user_seller_a), self.number_a
+        )
+        self.assertEqual(Number._get_default_sender(user=self.user_seller_b), self.number_b, "seller B's team number")
+        self.assertEqual(Number._get_default_sender(user=self.user_seller_c), self.number_sim)
+
+    def test_invalid_number_tells_to_use_e164(self):
+        with self.mock_twilio([FakeResponse(400, {"code": 21211, "message": "Invalid 'To' Phone Number"})]):
+            message = self._send_from(self.partner)
+            self._process_queue()
+        notification = self._notifications(message)
+        self.assertEqual(notification.notification_status, "exception")
+        self.assertEqual(notification.failure_type, "sms_number_format")
+        self.assertIn("E.164", notification.failure_reason)
+        self.assertIn("21211", notification.failure_reason)
+        self.assertEqual(self._sms(message).state, "error")
+
+    def test_opted_out_customer_is_blacklisted_and_not_sent_again(self):
+        with self.mock_twilio([FakeResponse(400, {"code": 21610, "message": "Unsubscribed recipient"})]) as calls:
+            message = self._send_from(self.partner)
+            self._process_queue()
+            self.assertEqual(self._notifications(message).failure_type, "sms_optout")
+            self.assertTrue(self.env["phone.blacklist"].search([("number", "=", "+14155550123")]))
+            second = self._send_from(self.partner, "Another try")
+            self._process_queue()
+        self.assertEqual(len(calls), 1, "an opted-out number is not sent to again")
+        self.assertEqual(self._notifications(second).failure_type, "sms_optout")
+
+    def test_server_error_is_retried_with_backoff(self):
+        with self.mock_twilio([FakeResponse(503, {"message": "Service Unavailable"})]) as calls:
+            message = self._send_from(self.partner)
+            self._process_queue()
+            sms = self._sms(message)
+            self.assertEqual(sms.state, "outgoing", "a 5xx is temporary")
+            self.assertEqual(self._notifications(message).notification_status, "ready")
+            self.assertTrue(sms.sms_next_attempt_date)
+            self._process_queue()
+            self.assertEqual(len(calls), 1, "not retried before its time")
+            self._process_queue(at=self._later(31))
+        self.assertEqual(len(calls), 2)
+        self.assertEqual(self._notifications(message).notification_status, "pending")
+
+    def test_connection_refused_and_throttling_are_retried(self):
+        responses = [
+            connection_refused(),
+            FakeResponse(429, {"message": "Too Many Requests"}, headers={"Retry-After": "120"}),
+        ]
+        with self.mock_twilio(responses) as calls:
+            message = self._send_from(self.partner)
+            self._process_queue()
+            self._process_queue(at=self._later(31))
+            sms = self._sms(message)
+            self.assertEqual(sms.state, "outgoing")
+            self.assertGreaterEqual((sms.sms_next_attempt_date - self._later(31)).total_seconds(), 119)
+            self._process_queue(at=self._later(200))
+        self.assertEqual(len(calls), 3)
+        self.assertEqual(self._notifications(message).notification_status, "pending")
+
+    def test_gives_up_after_five_attempts(self):
+        with self.mock_twilio([FakeResponse(500)] * 5) as calls:
+            message = self._send_from(self.partner)
+            for hour in range(5):
+                self._process_queue(at=self._later(3600 * hour))
+        self.assertEqual(len(calls), 5)
+        notification = self._notifications(message)
+        self.assertEqual(notification.notification_status, "exception")
+        self.assertEqual(notification.failure_type, "sms_server")
+
+    def test_read_timeout_looks_up_before_resending(self):
+        found = FakeResponse(
+            200,
+            {
+                "messages": [
+                    {"sid": "SMfound", "body": "Hi from Odoo", "date_created": "Mon, 01 Jan 2035 00:00:00 +0000"}
+                ]
+            },
+        )
+        with self.mock_twilio([requests.exceptions.ReadTimeout("read timed out"), found]) as calls:
+            message = self._send_from(self.partner)
+            self._process_queue()
+            self.assertEqual(self._sms(message).state, "outgoing")
+            self.assertTrue(self._sms(message).sms_outcome_unknown)
+            self._process_queue(at=self._later(31))
+        self.assertEqual([call["method"] for call in calls], ["POST", "GET"], "found at the provider: no resend")
+        self.assertEqual(calls[1]["query"]["To"], "+14155550123")
+        notification = self._notifications(message)
+        self.assertEqual(notification.notification_status, "pending")
+        self.assertEqual(notification.sms_tracker_ids.provider_message_id, "SMfound")
+
+    def test_read_timeout_resends_when_the_provider_has_no_trace(self):
+        with self.mock_twilio(
+            [requests.exceptions.ReadTimeout("read timed out"), FakeResponse(200, {"messages": []})]
+        ) as calls:
+            message = self._send_from(self.partner)
+            self._process_queue()
+            self._process_queue(at=self._later(31))
+        self.assertEqual([call["method"] for call in calls], ["POST", "GET", "POST"])
+        self.assertEqual(self._notifications(message).notification_status, "pending")
+
+    def test_connection_reset_after_sending_is_looked_up(self):
+        """A connection dropped after the request went out may have reached the provider."""
+        reset = requests.exceptions.ConnectionError(ProtocolError("Connection aborted.", ConnectionResetError(104)))
+        with self.mock_twilio([reset, FakeResponse(200, {"messages": []})]) as calls:
+            message = self._send_from(self.partner)
+            self._process_queue()
+            self.assertTrue(self._sms(message).sms_outcome_unknown)
+            self._process_queue(at=self._later(31))
+        self.assertEqual([call["method"] for call in calls], ["POST", "GET", "POST"])
+
+    def test_failed_look_up_never_resends(self):
+        with self.mock_twilio(
+            [requests.exceptions.ReadTimeout("read timed out"), FakeResponse(503), FakeResponse(200, {"messages": []})]
+        ) as calls:
+            message = self._send_from(self.partner)
+            self._process_queue()
+            self._process_queue(at=self._later(31))
+            self.assertEqual([call["method"] for call in calls], ["POST", "GET"], "look-up failed: no blind resend")
+            self.assertEqual(self._sms(message).state, "outgoing")
+            self._process_queue(at=self._later(200))
+        self.assertEqual([call["method"] for call in calls], ["POST", "GET", "GET", "POST"])
+
+    def test_resend_from_a_request_waits_for_the_queue(self):
+        with self.mock_twilio([FakeResponse(400, {"code": 30001, "message": "Queue overflow"})]) as calls:
+            message = self._send_from(self.partner)
+            self._process_queue()
+            sms = self._sms(message)
+            self.assertEqual(sms.state, "error")
+            sms.resend_failed()
+            self.assertEqual(len(calls), 1, "no provider call inside the user's request")
+            self.assertEqual(sms.state, "outgoing")
+            self._process_queue()
+        self.assertEqual(len(calls), 2)
+        self.assertEqual(self._notifications(message).notification_status, "pending")
+
+    def test_companies_without_account_keep_odoo_sms(self):
+        other_company = self.env["res.company"].create({"name": "No SMS Account Co"})
+        lead = self._lead("Elsewhere", phone="+14155550123", company_id=other_company.id)
+        with self.mock_twilio() as calls:
+            message = lead.with_company(other_company)._message_sms("Through IAP", put_in_queue=True)
+        sms = self._sms(message)
+        self.assertFalse(sms.sms_number_id, "left to Odoo's own SMS service")
+        self.assertFalse(calls)
+
+    def _report(self, message, status, error_code=""):
+        sid = self._notifications(message).sms_tracker_ids.provider_message_id
+        self.account._receive(
+            "status",
+            {"external_id": sid, "status": status, "error_code": error_code, "error_message": "", "sms_uuid": ""},
+        )
+        self.env.invalidate_all()
+        return self._notifications(message)
+
+    def _sent_message(self):
+        with self.mock_twilio():
+            message = self._send_from(self.partner)
+            self._process_queue()
+        return message
+
+    def test_status_delivered(self):
+        message = self._sent_message()
+        self.assertEqual(self._report(message, "delivered").notification_status, "sent")
+
+    def test_status_unreachable(self):
+        notification = self._report(self._sent_message(), "undelivered", "30003")
+        self.assertEqual(
+            (notification.notification_status, notification.failure_type), ("exception", "sms_not_delivered")
+        )
+        self.assertIn("could not be reached", notification.failure_reason)
+
+    def test_status_unknown_destination(self):
+        notification = self._report(self._sent_message(), "undelivered", "30005")
+        self.assertEqual(
+            (notification.notification_status, notification.failure_type), ("bounce", "sms_invalid_destination")
+        )
+
+    def test_status_rejected(self):
+        notification = self._report(self._sent_message(), "failed", "30007")
+        self.assertEqual((notification.notification_status, notification.failure_type), ("bounce", "sms_rejected"))
+
+    def test_status_does_not_go_back(self):
+        message = self._sent_message()
+        self._report(message, "delivered")
+        self.assertEqual(self._report(message, "sent").notification_status, "sent", "a late 'sent' keeps 'delivered'")
+
+    def test_duplicate_status_report_is_stored_once(self):
+        message = self._sent_message()
+        self._report(message, "delivered")
+        self._report(message, "delivered")
+        self.assertEqual(self.env["sms.event"].search_count([("kind", "=", "status")]), 1)
+
+
+@tagged("post_install", "-at_install")
+class TestSimulator(SmsConversationCase):
+    def _send(self, phone):
+        partner = self._partner("Simulated", phone=phone)
+        message = self._send_from(partner, user=self.user_seller_c)
+        self._process_queue()
+        self.env.invalidate_all()
+        return self._notifications(message)
+
+    def test_delivered(self):
+        notification = self._send("+14155550777")
+        self.assertEqual(notification.notification_status, "sent")
+        self.assertTrue(notification.sms_tracker_ids.provider_message_id.startswith("SIM"))
+
+    def test_invalid_number(self):
+        notification = self._send("+15005550001")
+        self.assertEqual(
+            (notification.notification_status, notification.failure_type), ("exception", "sms_number_format")
+        )
+
+    def test_unknown_destination_after_sending(self):
+        notification = self._send("+15005550005")
+        self.assertEqual(
+            (notification.notification_status, notification.failure_type), ("bounce", "sms_invalid_destination")
+        )
+
+    def test_outage_is_retried(self):
+        notification = self._send("+15005550009")
+        self.assertEqual(notification.notification_status, "ready")
+        self.assertTrue(notification.sms_id.sms_next_attempt_date)
+
+    def test_simulated_reply(self):
+        partner = self._partner("Replying", phone="+14155550778")
+        wizard = (
+            self.env["sms.simulate.reply"]
+            .with_user(self.user_seller_c)
+            .create({"number_id": self.number_sim.id, "from_number": "+1 415 555 0778", "body": "Yes please"})
+        )
+        action = wizard.action_send()
+        self.assertEqual((action["res_model"], action["res_id"]), ("res.partner", partner.id))
+        self.assertIn("Yes please", partner.message_ids[0].body)
+
+    def test_simulated_reply_needs_a_phone_number(self):
+        wizard = self.env["sms.simulate.reply"].create(
+            {"number_id": self.number_sim.id, "from_number": "not a number", "body": "Hi"}
+        )
+        with self.assertRaisesRegex(UserError, "international format"):
+            wizard.action_send()
