@@ -42,6 +42,7 @@ class SmsAccount(models.Model):
     )
     api_base_url = fields.Char(
         "API Base URL",
+        groups="base.group_system",
         help="Root of the provider's API. Leave empty for the provider's official endpoint.",
     )
     webhook_token = fields.Char(

@@ -76,6 +76,7 @@ class SmsSms(models.Model):
     def _sms_conversation_prepare(self, record, company):
         """Link SMS just posted on ``record`` to their sender number and conversation."""
         forced_number = self.env["sms.number"].browse(self.env.context.get("sms_conversation_number_id")).exists()
+        forced_number = forced_number.filtered(lambda n: n.company_id == company)
         in_conversation = record._name in CONVERSATION_MODELS
         region = record._sms_phone_region() if in_conversation else company.country_id.code
         for sms in self:

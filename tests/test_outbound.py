@@ -66,6 +66,22 @@ class TestOutbound(SmsConversationCase):
             self._process_queue()
         self.assertEqual(calls[0]["data"]["From"], self.number_b.number)
 
+    def test_composer_proposes_and_lets_choose_the_sender(self):
+        composer = (
+            self.env["sms.composer"]
+            .with_user(self.user_seller_a)
+            .with_context(
+                default_res_model="res.partner", default_res_id=self.partner.id, default_composition_mode="comment"
+            )
+            .create({"body": "From the team line", "number_field_name": "phone"})
+        )
+        self.assertEqual(composer.sms_number_id, self.number_a, "the seller's own number is proposed")
+        composer.sms_number_id = self.number_b
+        with self.mock_twilio() as calls:
+            composer._action_send_sms()
+            self._process_queue()
+        self.assertEqual(calls[0]["data"]["From"], self.number_b.number)
+
     def test_sender_defaults_to_the_seller_then_the_team(self):
         Number = self.env["sms.number"]
         self.assertEqual(

@@ -1,1 +1,2 @@
+from . import sms_composer
 from . import sms_simulate_reply
