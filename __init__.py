@@ -1,1 +1,4 @@
-from . import controllers, models, tools, wizard
+from . import controllers
+from . import models
+from . import tools
+from . import wizard

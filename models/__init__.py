@@ -8,6 +8,8 @@ from . import sms_tracker
 from . import mail_message
 from . import mail_notification
 from . import mail_thread
+from . import res_company
 from . import res_partner
+from . import res_users
 from . import crm_lead
 from . import ir_http

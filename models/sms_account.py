@@ -1,4 +1,5 @@
 import dataclasses
+import hashlib
 import logging
 import secrets
 import uuid
@@ -21,6 +22,10 @@ def _new_webhook_token():
     return secrets.token_urlsafe(32)
 
 
+def _hash_token(token):
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 class SmsAccount(models.Model):
     _name = "sms.account"
     _description = "SMS Provider Account"
@@ -38,7 +43,7 @@ class SmsAccount(models.Model):
     number_ids = fields.One2many("sms.number", "account_id", string="Numbers")
     twilio_account_sid = fields.Char("Account SID", groups="crm_sms_conversation.crm_sms_conversation_group_manager")
     twilio_auth_token = fields.Char(
-        "Auth Token", groups="crm_sms_conversation.crm_sms_conversation_group_manager", copy=False
+        "Auth Token", groups="crm_sms_conversation.crm_sms_conversation_group_manager", copy=False, exportable=False
     )
     api_base_url = fields.Char(
         "API Base URL",
@@ -48,20 +53,26 @@ class SmsAccount(models.Model):
     webhook_token = fields.Char(
         required=True,
         copy=False,
+        exportable=False,
         default=lambda self: _new_webhook_token(),
         groups="crm_sms_conversation.crm_sms_conversation_group_manager",
         help="Secret part of the webhook URLs. Regenerate it if the URLs leaked: "
         "then paste the new URLs in the provider's console.",
     )
+    webhook_token_hash = fields.Char(
+        compute="_compute_webhook_token_hash", store=True, index=True, copy=False, groups="base.group_system"
+    )
     inbound_url = fields.Char(
         "Inbound Messages URL",
         compute="_compute_webhook_urls",
+        exportable=False,
         groups="crm_sms_conversation.crm_sms_conversation_group_manager",
         help="Paste it in the provider's console as the URL called when a message comes in.",
     )
     status_url = fields.Char(
         "Delivery Reports URL",
         compute="_compute_webhook_urls",
+        exportable=False,
         groups="crm_sms_conversation.crm_sms_conversation_group_manager",
         help="Status callback URL. Set on every message sent; paste it in the provider's console too.",
     )
@@ -69,6 +80,11 @@ class SmsAccount(models.Model):
     _sql_constraints = [
         ("webhook_token_unique", "unique(webhook_token)", "The webhook token must be unique."),
     ]
+
+    @api.depends("webhook_token")
+    def _compute_webhook_token_hash(self):
+        for account in self:
+            account.webhook_token_hash = _hash_token(account.webhook_token) if account.webhook_token else False
 
     @api.depends("webhook_token")
     def _compute_webhook_urls(self):
@@ -133,14 +149,23 @@ class SmsAccount(models.Model):
     @api.model
     def _get_by_webhook_token(self, token):
         """Active account owning ``token``, or an empty recordset."""
-        if not token or len(token) > 128:
+        if not token or len(token) > 128 or not token.isascii():
             return self.browse()
-        account = self.sudo().search([("webhook_token", "=", token)], limit=1)
-        if account and secrets.compare_digest(account.webhook_token, token):
+        # Looked up by hash: the lookup's timing tells nothing about stored tokens.
+        account = self.sudo().search([("webhook_token_hash", "=", _hash_token(token))], limit=1)
+        if account and secrets.compare_digest(account.webhook_token.encode(), token.encode()):
             return account
         return self.browse()
 
     # Inbound processing --------------------------------------------------
+
+    def _get_gateway_env(self, cr=None):
+        """Environment processing this account's events: the SMS Gateway
+        technical user, in the account's company, not the superuser."""
+        self.ensure_one()
+        gateway = self.env.ref("crm_sms_conversation.user_sms_gateway")
+        env = self.env(cr=cr or self.env.cr, user=gateway.id, su=False)
+        return env(context=dict(env.context, allowed_company_ids=[self.company_id.id]))
 
     def _receive(self, kind, event_values, raw_params=None):
         """Store an event and process it in the current transaction.
@@ -150,10 +175,10 @@ class SmsAccount(models.Model):
         Returns the ``sms.event``.
         """
         self.ensure_one()
-        Event = self.env["sms.event"].sudo()
+        Event = self._get_gateway_env()["sms.event"]
         event = Event.browse(Event._store(self, kind, event_values, raw_params))
         event._process()
-        return event
+        return event.with_env(self.env)
 
     def _receive_webhook(self, kind, event_values, raw_params):
         """Store a verified webhook event and commit it at once, apart from
@@ -167,8 +192,8 @@ class SmsAccount(models.Model):
         if not self.env.registry.ready:
             return self._receive(kind, event_values, raw_params).id
         with self.env.registry.cursor() as cr:
-            Event = self.env(cr=cr, su=True)["sms.event"]
-            event = Event.browse(Event._store(self.with_env(Event.env), kind, event_values, raw_params))
+            Event = self._get_gateway_env(cr)["sms.event"]
+            event = Event.browse(Event._store(self, kind, event_values, raw_params))
             # The verified event is kept whatever happens next.
             cr.commit()  # pylint: disable=invalid-commit
             with event._serialized():
@@ -199,6 +224,7 @@ class SmsAccount(models.Model):
         message = conversation._post_inbound(inbound)
         conversation._apply_opt_keywords(inbound.body)
         conversation._notify_inbound(message)
+        conversation._notify_owner_without_right()
         return message
 
     def _process_status(self, report):

@@ -1,8 +1,13 @@
 import logging
+import textwrap
 
 import psycopg2
 
 from odoo import _, api, fields, models, tools
+from odoo.exceptions import UserError
+from odoo.tools import html2plaintext
+
+from ..tools.phone import normalize_e164
 
 _logger = logging.getLogger(__name__)
 
@@ -32,6 +37,7 @@ class SmsConversation(models.Model):
     _name = "sms.conversation"
     _description = "SMS Conversation"
     _order = "last_message_date desc nulls last, id desc"
+    _rec_names_search = ["remote_number", "record_name"]
 
     name = fields.Char(compute="_compute_name")
     number_id = fields.Many2one("sms.number", string="Our Number", required=True, ondelete="restrict", index=True)
@@ -45,12 +51,22 @@ class SmsConversation(models.Model):
         required=True,
     )
     res_id = fields.Many2oneReference("Record ID", model_field="res_model", required=True, index=True)
-    record_name = fields.Char("Record", compute="_compute_name")
+    record_name = fields.Char("Record", compute="_compute_name", search="_search_record_name")
     user_id = fields.Many2one(
         "res.users", string="Owner", compute="_compute_owner", store=True, index=True, readonly=False
     )
     team_id = fields.Many2one("crm.team", string="Sales Team", compute="_compute_owner", store=True, readonly=False)
     last_message_date = fields.Datetime(readonly=True, index=True)
+    last_message_preview = fields.Char("Last Message", readonly=True)
+    unread_count = fields.Integer(
+        "Unread",
+        default=0,
+        readonly=True,
+        help="Customer messages received since a seller last opened the conversation.",
+    )
+    has_failure = fields.Boolean(
+        "Failed Delivery", default=False, readonly=True, help="The last message sent to the customer failed."
+    )
     message_ids = fields.One2many("mail.message", "sms_conversation_id", string="Messages")
     routing_rule = fields.Selection(ROUTING_RULES, readonly=True)
     routing_reason = fields.Char(readonly=True, help="Why the last inbound message landed on this record.")
@@ -71,6 +87,18 @@ class SmsConversation(models.Model):
             conversation.name = (
                 f"{record.display_name} ({conversation.remote_number})" if record else conversation.remote_number
             )
+
+    def _search_record_name(self, operator, value):
+        """Conversations whose contact, company, lead or opportunity matches by name."""
+        if operator not in ("ilike", "=", "like", "=ilike", "not ilike"):
+            raise UserError(_("Unsupported search on the record name."))
+        positive = operator != "not ilike"
+        search_operator = operator if positive else "ilike"
+        domain = []
+        for model in CONVERSATION_MODELS:
+            ids = self.env[model].with_context(active_test=False)._search([("display_name", search_operator, value)])
+            domain = [*(["|"] if domain else []), *domain, "&", ("res_model", "=", model), ("res_id", "in", ids)]
+        return domain if positive else ["!", *domain]
 
     @api.depends("res_model", "res_id")
     def _compute_owner(self):
@@ -129,8 +157,15 @@ class SmsConversation(models.Model):
         except psycopg2.IntegrityError:
             return self.search(domain, limit=1)
 
-    def _touch(self, date=None):
-        self.write({"last_message_date": date or fields.Datetime.now()})
+    def _touch(self, date=None, preview=None, inbound=False):
+        """Record a new message: its date, a preview and, when it comes from the customer, one more unread."""
+        for conversation in self:
+            values = {"last_message_date": date or fields.Datetime.now()}
+            if preview is not None:
+                values["last_message_preview"] = textwrap.shorten(preview, 120, placeholder="…") or preview[:120]
+            if inbound:
+                values["unread_count"] = conversation.unread_count + 1
+            conversation.write(values)
 
     # Routing -------------------------------------------------------------
 
@@ -287,20 +322,63 @@ class SmsConversation(models.Model):
             message_type="sms",
             subtype_xmlid="mail.mt_note",
             author_id=author.id or False,
-            email_from=author.email_formatted if author else self.remote_number,
+            email_from=(author.email_formatted if author else False) or self.remote_number,
             partner_ids=self._get_inbound_recipients().partner_id.ids,
             sms_conversation_id=self.id,
             sms_direction="inbound",
         )
-        self._touch(message.date)
+        self._touch(message.date, preview=inbound.body, inbound=True)
         return message
 
     def _get_inbound_recipients(self):
         """Users told of an inbound message: the record's owner, else the
-        number's sellers, else its team's leader, else that team's members."""
+        number's sellers, else its team's leader, else that team's members.
+        Only users with the SMS seller right count."""
         self.ensure_one()
         team = self.number_id.team_id
-        return self.user_id or self.number_id.user_ids or team.user_id or team.member_ids
+        for users in (self.user_id, self.number_id.user_ids, team.user_id, team.member_ids):
+            sellers = users.filtered(lambda u: u.active and u._is_sms_seller())
+            if sellers:
+                return sellers
+        return self.env["res.users"]
+
+    def _notify_owner_without_right(self):
+        """The owner lacks the SMS seller right: tell them whom to ask, without the message itself."""
+        self.ensure_one()
+        owner = self.user_id
+        if not owner or owner._is_sms_seller() or not owner.active:
+            return
+        managers = self.env.ref("crm_sms_conversation.crm_sms_conversation_group_manager").users.filtered(
+            lambda u: u.active and not u.share and self.company_id in u.company_ids
+        )
+        record = self._get_record()
+        record.message_notify(
+            partner_ids=owner.partner_id.ids,
+            author_id=self.env.ref("base.partner_root").id,
+            subject=_("A text message is waiting for you"),
+            body=_(
+                "A customer sent a text message about %(record)s, which you own, but you lack the "
+                '"SMS: seller" right to read and answer text messages. %(others)s Ask an SMS manager '
+                "(%(managers)s) to grant you the right.",
+                record=record.display_name,
+                others=_("It was given to %s instead.", ", ".join(self._get_inbound_recipients().mapped("name")))
+                if self._get_inbound_recipients()
+                else "",
+                managers=", ".join(managers.mapped("name")) or _("your administrator"),
+            ),
+        )
+
+    def _notify_status(self, messages):
+        """Tell open panes that the delivery state of ``messages`` changed."""
+        for conversation in self:
+            for user in conversation._get_inbound_recipients():
+                user.partner_id._bus_send(
+                    "crm_sms_conversation/status",
+                    {
+                        "conversation_id": conversation.id,
+                        "message_ids": messages.filtered(lambda m, c=conversation: m.sms_conversation_id == c).ids,
+                    },
+                )
 
     def _notify_inbound(self, message):
         """Tell the recipients' open web clients, on their own bus channel."""
@@ -324,3 +402,267 @@ class SmsConversation(models.Model):
             blacklist._add([self.remote_number], message=_("Opted out by replying %s.", keyword))
         elif keyword in OPT_IN_KEYWORDS and blacklist.search_count([("number", "=", self.remote_number)]):
             blacklist._remove([self.remote_number], message=_("Opted in again by replying %s.", keyword))
+
+    # Pane API (called by the web client) --------------------------------
+
+    NOTIFICATION_TO_PANE_STATE = {
+        "ready": "queued",
+        "process": "queued",
+        "pending": "sent",
+        "sent": "delivered",
+        "exception": "failed",
+        "bounce": "failed",
+        "canceled": "failed",
+    }
+
+    @api.model
+    def _pane_record(self, res_model, res_id):
+        if res_model not in CONVERSATION_MODELS:
+            raise UserError(_("Text message conversations are available on contacts, leads and opportunities."))
+        record = self.env[res_model].with_context(active_test=False).browse(int(res_id)).exists()
+        if not record:
+            raise UserError(_("This record does not exist anymore."))
+        record.check_access("read")
+        return record
+
+    @api.model
+    def _pane_record_info(self, record):
+        return {
+            "model": record._name,
+            "id": record.id,
+            "name": record.display_name,
+            "type_label": record._sms_routing_label().removesuffix(record.display_name).strip(),
+        }
+
+    @api.model
+    def _pane_user_numbers(self, company):
+        """Sender numbers the current user may send from: theirs, their teams'
+        and those of the teams they lead; SMS managers may use all."""
+        numbers = self.env["sms.number"].search([("company_id", "=", company.id), ("account_id.active", "=", True)])
+        user = self.env.user
+        if user.has_group("crm_sms_conversation.crm_sms_conversation_group_manager"):
+            return numbers
+        teams = user.crm_team_ids | self.env["crm.team"].search([("user_id", "=", user.id)])
+        return numbers.filtered(lambda n: user in n.user_ids or (n.team_id and n.team_id in teams))
+
+    @api.model
+    def _pane_find_conversation(self, record, remote_number):
+        return self.search(
+            [("res_model", "=", record._name), ("res_id", "=", record.id), ("remote_number", "=", remote_number)],
+            limit=1,
+        )
+
+    @api.model
+    def _pane_related_records(self, record, remote_number):
+        """Records of the same customer: a contact's opportunities, an opportunity's contact."""
+        related = []
+        if record._name == "res.partner":
+            leads = self.env["crm.lead"].search(
+                [
+                    "|",
+                    ("partner_id", "child_of", record.commercial_partner_id.id),
+                    *record.env["crm.lead"]._sms_phone_key_domain(remote_number or "-"),
+                ],
+                limit=20,
+            )
+            related += list(leads)
+        elif record.partner_id:
+            related += [record.partner_id]
+            if record.partner_id.parent_id:
+                related += [record.partner_id.parent_id]
+        return [self._pane_record_info(r) for r in related if r != record]
+
+    @api.model
+    def get_pane_data(self, res_model, res_id, remote_number=False):
+        record = self._pane_record(res_model, res_id)
+        phones = [
+            {
+                "field": field,
+                "label": record._fields[field].get_description(self.env)["string"],
+                "number": number,
+                "display": record[field],
+            }
+            for field, number in record._sms_phone_numbers().items()
+        ]
+        remote = normalize_e164(remote_number, record._sms_phone_region()) if remote_number else False
+        if not remote:
+            last = self.search([("res_model", "=", record._name), ("res_id", "=", record.id)], limit=1)
+            remote = last.remote_number or (phones[0]["number"] if phones else False)
+        company = record._sms_conversation_company()
+        numbers = self._pane_user_numbers(company)
+        default = self.env["sms.number"]._get_default_sender(remote_number=remote or None, company=company)
+        if default not in numbers:
+            default = numbers[:1]
+        conversation = self._pane_find_conversation(record, remote) if remote else self.browse()
+        templates = self.env["sms.template"].search([("model", "=", record._name)])
+        return {
+            "record": self._pane_record_info(record),
+            "phones": phones,
+            "remote_number": remote,
+            "numbers": [{"id": n.id, "number": n.number, "label": n.display_name} for n in numbers],
+            "default_number_id": default.id or False,
+            "conversation": conversation
+            and {
+                "id": conversation.id,
+                "unread_count": conversation.unread_count,
+                "last_message_date": fields.Datetime.to_string(conversation.last_message_date),
+                "routing_reason": conversation.routing_reason or "",
+                "simulator": conversation.account_provider == "simulator",
+            },
+            "related": self._pane_related_records(record, remote),
+            "templates": [{"id": t.id, "name": t.name} for t in templates],
+            "template_model_id": self.env["ir.model"]._get_id(record._name),
+            "can_move": bool(conversation) and conversation.has_access("write"),
+        }
+
+    def _pane_message_values(self, messages):
+        """Messages as the pane shows them, with the delivery state of outgoing ones."""
+        notifications = (
+            self.env["mail.notification"]
+            .sudo()
+            .search([("mail_message_id", "in", messages.ids), ("notification_type", "=", "sms")])
+        )
+        by_message = {notification.mail_message_id.id: notification for notification in notifications}
+        values = []
+        for message in messages:
+            notification = by_message.get(message.id)
+            direction = message.sms_direction or "outbound"
+            values.append(
+                {
+                    "id": message.id,
+                    "date": fields.Datetime.to_string(message.date),
+                    "body": html2plaintext(message.body or ""),
+                    "direction": direction,
+                    "author": message.author_id.name or message.email_from or "",
+                    "state": self.NOTIFICATION_TO_PANE_STATE.get(notification.notification_status)
+                    if notification and direction == "outbound"
+                    else False,
+                    "failure_type": notification.failure_type or False if notification else False,
+                    "failure_reason": (notification.failure_reason or notification.format_failure_reason())
+                    if notification and notification.notification_status in ("exception", "bounce")
+                    else False,
+                }
+            )
+        return values
+
+    @api.model
+    def get_messages(self, conversation_id, before_id=False, limit=30):
+        conversation = self.browse(int(conversation_id)).exists()
+        if not conversation:
+            raise UserError(_("This conversation does not exist anymore."))
+        conversation.check_access("read")
+        domain = [("sms_conversation_id", "=", conversation.id)]
+        if before_id:
+            domain.append(("id", "<", int(before_id)))
+        limit = max(1, min(int(limit), 200))
+        messages = self.env["mail.message"].sudo().search(domain, order="id desc", limit=limit + 1)
+        return {
+            "messages": conversation._pane_message_values(messages[:limit].sorted("id")),
+            "has_more": len(messages) > limit,
+        }
+
+    @api.model
+    def send_message(self, res_model, res_id, remote_number, number_id, body):
+        record = self._pane_record(res_model, res_id)
+        if not (body or "").strip():
+            raise UserError(_("Write a message first."))
+        remote = normalize_e164(remote_number, record._sms_phone_region())
+        if not remote:
+            raise UserError(
+                _("%s is not a phone number: use the international format (+ country code, number).", remote_number)
+            )
+        number = self._pane_user_numbers(record._sms_conversation_company()).filtered(lambda n: n.id == number_id)
+        if not number:
+            raise UserError(_("Choose one of your numbers to send from."))
+        message = record.with_context(sms_conversation_number_id=number.id)._message_sms(body, sms_numbers=[remote])
+        conversation = message.sms_conversation_id
+        return {"conversation_id": conversation.id, "message": conversation._pane_message_values(message)[0]}
+
+    @api.model
+    def render_template(self, template_id, res_model, res_id):
+        record = self._pane_record(res_model, res_id)
+        template = self.env["sms.template"].browse(int(template_id)).exists()
+        if not template or template.model != record._name:
+            raise UserError(_("This template is not meant for this kind of record."))
+        return template._render_field("body", record.ids, compute_lang=True)[record.id]
+
+    @api.model
+    def mark_read(self, conversation_id):
+        conversation = self.browse(int(conversation_id)).exists()
+        if conversation and conversation.unread_count:
+            conversation.check_access("read")
+            conversation.sudo().unread_count = 0
+        return True
+
+    @api.model
+    def search_move_targets(self, query, limit=8):
+        """Contacts, companies, leads and opportunities the user may write, matching ``query``."""
+        results = []
+        for model in CONVERSATION_MODELS:
+            records = self.env[model].search([("display_name", "ilike", query or "")], limit=limit)
+            results += [self._pane_record_info(r) for r in records._filtered_access("write")]
+        return results[: limit * 2]
+
+    @api.model
+    def move_to(self, conversation_id, res_model, res_id):
+        conversation = self.browse(int(conversation_id)).exists()
+        if not conversation:
+            raise UserError(_("This conversation does not exist anymore."))
+        target = self._pane_record(res_model, res_id)
+        conversation._move_to(target)
+        return {"res_model": target._name, "res_id": target.id}
+
+    def _move_to(self, target):
+        """Move the conversation and all its messages to ``target``, logged on both records."""
+        self.ensure_one()
+        self.check_access("write")
+        target.check_access("write")
+        source = self._get_record()
+        if source == target:
+            return self
+        existing = self._pane_find_conversation(target, self.remote_number).filtered(
+            lambda c: c.number_id == self.number_id
+        )
+        self.message_ids.sudo().write({"model": target._name, "res_id": target.id})
+        if existing:
+            self.message_ids.sudo().write({"sms_conversation_id": existing.id})
+            dates = [d for d in (existing.last_message_date, self.last_message_date) if d]
+            existing._touch(max(dates) if dates else None)
+            conversation = existing
+            self.sudo().unlink()
+        else:
+            self.sudo().write({"res_model": target._name, "res_id": target.id})
+            conversation = self
+        reason = _(
+            "Moved by %(user)s from %(origin)s.",
+            user=self.env.user.name,
+            origin=source._sms_routing_label() if source else "-",
+        )
+        conversation.sudo().write({"routing_rule": "manual", "routing_reason": reason})
+        log = _(
+            "Text message conversation with %(number)s moved from %(origin)s to %(target)s by %(user)s.",
+            number=conversation.remote_number,
+            origin=source._sms_routing_label() if source else "-",
+            target=target._sms_routing_label(),
+            user=self.env.user.name,
+        )
+        for record in filter(None, (source, target)):
+            record.sudo().message_post(
+                body=log,
+                message_type="notification",
+                subtype_xmlid="mail.mt_note",
+                author_id=self.env.user.partner_id.id,
+            )
+        return conversation
+
+    @api.model
+    def simulate_inbound(self, conversation_id, body):
+        """A customer's reply on a Simulator conversation (demo, browser tests)."""
+        conversation = self.browse(int(conversation_id)).exists()
+        if not conversation or conversation.account_provider != "simulator":
+            raise UserError(_("Replies can only be simulated on conversations of a Simulator number."))
+        conversation.check_access("read")
+        conversation.account_id.sudo()._simulate_inbound(
+            conversation.number_id.number, conversation.remote_number, body
+        )
+        return True

@@ -85,7 +85,7 @@ class SmsSms(models.Model):
             values = {"sms_number_id": number.id, "number": remote}
             if number and in_conversation:
                 conversation = self.env["sms.conversation"].sudo()._get_or_create(number, remote, record)
-                conversation._touch()
+                conversation._touch(preview=sms.body or "")
                 values["sms_conversation_id"] = conversation.id
                 sms.mail_message_id.sudo().write({"sms_conversation_id": conversation.id, "sms_direction": "outbound"})
             sms.write(values)

@@ -47,6 +47,18 @@ class SmsTracker(models.Model):
             ),
         }
 
+    def _update_sms_notifications(self, notification_status, failure_type=False, failure_reason=False):
+        """Keep conversations' failure flag and open panes in line with delivery states."""
+        res = super()._update_sms_notifications(
+            notification_status, failure_type=failure_type, failure_reason=failure_reason
+        )
+        messages = self.mail_notification_id.mail_message_id.filtered("sms_conversation_id")
+        if messages:
+            conversations = messages.sms_conversation_id.sudo()
+            conversations.has_failure = notification_status in ("exception", "bounce")
+            conversations._notify_status(messages)
+        return res
+
     def _action_update_from_provider_failure(self, failure_type, error_code="", error_message=""):
         """Mark the notifications failed, with a reason telling the seller what to do."""
         reason = self._get_failure_help().get(failure_type) or self.env._("The message could not be sent.")

@@ -3,3 +3,5 @@ from . import test_routing
 from . import test_webhook
 from . import test_outbound
 from . import test_inbound
+from . import test_security
+from . import test_pane

@@ -1,0 +1,44 @@
+from odoo import api, models
+
+SALES_TO_SMS_GROUPS = {
+    "sales_team.group_sale_salesman": "crm_sms_conversation.crm_sms_conversation_group_seller",
+    "sales_team.group_sale_manager": "crm_sms_conversation.crm_sms_conversation_group_manager",
+}
+
+
+class ResUsers(models.Model):
+    _inherit = "res.users"
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        users = super().create(vals_list)
+        users._sms_conversation_grant_default_groups()
+        return users
+
+    def write(self, vals):
+        before = {xmlid: self.filtered(lambda u, x=xmlid: u.has_group(x)) for xmlid in SALES_TO_SMS_GROUPS}
+        res = super().write(vals)
+        for sales_xmlid, sms_xmlid in SALES_TO_SMS_GROUPS.items():
+            gained = self.filtered(lambda u, x=sales_xmlid: u.has_group(x)) - before[sales_xmlid]
+            gained._sms_conversation_grant_default_groups(only=sms_xmlid)
+        return res
+
+    def _is_sms_seller(self):
+        self.ensure_one()
+        return self.has_group("crm_sms_conversation.crm_sms_conversation_group_seller")
+
+    @api.model
+    def _sms_conversation_grant_default_groups_all(self):
+        """At installation: the existing sales users and managers."""
+        self.with_context(active_test=False).search([("share", "=", False)])._sms_conversation_grant_default_groups()
+
+    def _sms_conversation_grant_default_groups(self, only=None):
+        """Sales users get the SMS seller group, sales managers the SMS manager
+        group, when they receive their sales rights; an admin may remove it."""
+        for sales_xmlid, sms_xmlid in SALES_TO_SMS_GROUPS.items():
+            if only and sms_xmlid != only:
+                continue
+            sms_group = self.env.ref(sms_xmlid, raise_if_not_found=False)
+            users = self.filtered(lambda u, x=sales_xmlid: not u.share and u.has_group(x))
+            if sms_group and users:
+                sms_group.sudo().write({"users": [(4, user.id) for user in users]})
