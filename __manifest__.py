@@ -12,6 +12,7 @@
         "security/crm_sms_conversation_security.xml",
         "security/ir.model.access.csv",
         "data/ir_cron_data.xml",
+        "data/mail_activity_type_data.xml",
         "wizard/sms_composer_views.xml",
         "wizard/sms_simulate_reply_views.xml",
         "views/sms_account_views.xml",

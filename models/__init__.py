@@ -5,6 +5,7 @@ from . import sms_conversation
 from . import sms_event
 from . import sms_sms
 from . import sms_tracker
+from . import mail_activity_type
 from . import mail_message
 from . import mail_notification
 from . import mail_thread

@@ -13,7 +13,11 @@ PYTHON=${PYTHON:-python3}
 PY_TAG=$("$PYTHON" -c 'import sys; print("py%d%d" % sys.version_info[:2])')
 VENV=${VENV:-$CACHE_ROOT/$ADDON_NAME/venv-$PY_TAG}
 BUILD_DIR=${BUILD_DIR:-$ADDON_DIR/.build}
-ADDONS_LINK_DIR=$BUILD_DIR/addons
+# Odoo takes a module's name from its folder: a link named after the module,
+# kept outside the repository (a link inside it would loop on itself when
+# Odoo walks the module's files), one per checkout.
+CHECKOUT_ID=$(printf '%s' "$ADDON_DIR" | sha1sum | cut -c1-12)
+ADDONS_LINK_DIR=${ADDONS_LINK_DIR:-$CACHE_ROOT/$ADDON_NAME/addons-$CHECKOUT_ID}
 
 export PGHOST=${PGHOST:-localhost}
 export PGPORT=${PGPORT:-5432}
