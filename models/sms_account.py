@@ -48,7 +48,8 @@ class SmsAccount(models.Model):
     api_base_url = fields.Char(
         "API Base URL",
         groups="base.group_system",
-        help="Root of the provider's API. Leave empty for the provider's official endpoint.",
+        default=TWILIO_API_BASE_URL,
+        help="Root of the provider's API: the official one by default; another one for testing.",
     )
     webhook_token = fields.Char(
         required=True,

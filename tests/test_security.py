@@ -185,26 +185,39 @@ class TestSecurityRules(SmsSecurityCase):
 class TestPublicAndPortal(SmsSecurityCase, SmsWebhookCase):
     """The public and portal cases, through the HTTP/RPC layer."""
 
-    def _call_kw(self, method, args):
+    def _call_kw(self, model, method, args):
         return self.make_jsonrpc_request(
-            f"/web/dataset/call_kw/sms.conversation/{method}",
-            {"model": "sms.conversation", "method": method, "args": args, "kwargs": {}},
+            f"/web/dataset/call_kw/{model}/{method}",
+            {"model": model, "method": method, "args": args, "kwargs": {}},
         )
 
+    def _rpc_operations(self):
+        """The matrix's operations as the web client would call them."""
+        return {
+            "read_list": ("sms.conversation", "search_read", [[]]),
+            "open_pane": ("sms.conversation", "get_pane_data", ["res.partner", self.partner_a.id]),
+            "read_messages": ("sms.conversation", "get_messages", [self.conv_a.id]),
+            "send": ("sms.conversation", "send_message",
+                     ["res.partner", self.partner_a.id, "+14155550601", self.number_a.id, "Hi"]),
+            "move": ("sms.conversation", "move_to", [self.conv_a.id, "crm.lead", self.lead_a.id]),
+            "read_credentials": ("sms.account", "read", [[self.account.id], ["twilio_auth_token"]]),
+            "configure_numbers": ("sms.number", "create", [{"number": "+14155550998", "account_id": self.account.id}]),
+        }
+
     @mute_logger("odoo.http", "odoo.addons.base.models.ir_model", "odoo.addons.base.models.ir_rule")
-    def test_portal_user_reads_nothing(self):
+    def test_portal_user_is_denied_everything(self):
         self.authenticate("portal_user", "portal_user")
-        for method, args in (
-            ("get_messages", [self.conv_a.id]),
-            ("get_pane_data", ["res.partner", self.partner_a.id]),
-            ("search_read", [[]]),
-        ):
-            with self.subTest(method=method), self.assertRaises(JsonRpcException) as error:
-                self._call_kw(method, args)
-            self.assertEqual(str(error.exception), "odoo.exceptions.AccessError", method)
+        for operation, (model, method, args) in self._rpc_operations().items():
+            with self.subTest(operation=operation), self.assertRaises(JsonRpcException) as error:
+                self._call_kw(model, method, args)
+            self.assertEqual(str(error.exception), "odoo.exceptions.AccessError", operation)
 
     @mute_logger("odoo.http")
-    def test_public_user_reads_nothing(self):
-        with self.assertRaises(JsonRpcException) as error:
-            self._call_kw("get_messages", [self.conv_a.id])
-        self.assertEqual(str(error.exception), "odoo.http.SessionExpiredException")
+    def test_public_user_is_denied_everything(self):
+        for operation, (model, method, args) in self._rpc_operations().items():
+            with self.subTest(operation=operation), self.assertRaises(JsonRpcException) as error:
+                self._call_kw(model, method, args)
+            self.assertEqual(str(error.exception), "odoo.http.SessionExpiredException", operation)
+        self.env.invalidate_all()
+        self.assertEqual((self.conv_a.res_model, self.conv_a.res_id), ("res.partner", self.partner_a.id))
+        self.assertFalse(self.env["sms.number"].search([("number", "=", "+14155550998")]))
