@@ -4,12 +4,15 @@ SCRIPTS := scripts
 RUN_DB ?= crm_sms_conversation_demo
 RUN_PORT ?= 8069
 
-.PHONY: help setup run test test-only lint clean
+BENCH_DB ?= crm_sms_conversation_bench
+
+.PHONY: help setup run test test-only lint bench clean
 
 help:
 	@echo "make run    set everything up and serve the addon with demo data on http://localhost:$(RUN_PORT) (admin/admin)"
 	@echo "make test   run the whole test suite (linters and Odoo tests on a fresh database)"
 	@echo "make lint   run ruff and pylint-odoo's mandatory checks"
+	@echo "make bench  measure the routing lookup against stock Odoo's phone searches (bench/README.md)"
 
 setup:
 	@bash $(SCRIPTS)/setup.sh
@@ -25,6 +28,9 @@ test-only: setup
 
 test: setup
 	@bash $(SCRIPTS)/lint.sh && bash $(SCRIPTS)/run_tests.sh
+
+bench: setup
+	@bash bench/run_routing_lookup.sh "$(BENCH_DB)"
 
 clean:
 	rm -rf .build
