@@ -8,3 +8,5 @@ echo "ruff"
 "$VENV/bin/ruff" format --check --no-cache .
 echo "pylint-odoo"
 "$VENV/bin/pylint" --rcfile="$ADDON_DIR/.pylintrc-mandatory" "$ADDONS_LINK_DIR/$ADDON_NAME"
+echo "translations"
+"$VENV/bin/python" "$ADDON_DIR/scripts/i18n_check.py" "$ADDON_DIR/i18n/$ADDON_NAME.pot" "$ADDON_DIR"/i18n/*.po
