@@ -197,8 +197,11 @@ class TestPublicAndPortal(SmsSecurityCase, SmsWebhookCase):
             "read_list": ("sms.conversation", "search_read", [[]]),
             "open_pane": ("sms.conversation", "get_pane_data", ["res.partner", self.partner_a.id]),
             "read_messages": ("sms.conversation", "get_messages", [self.conv_a.id]),
-            "send": ("sms.conversation", "send_message",
-                     ["res.partner", self.partner_a.id, "+14155550601", self.number_a.id, "Hi"]),
+            "send": (
+                "sms.conversation",
+                "send_message",
+                ["res.partner", self.partner_a.id, "+14155550601", self.number_a.id, "Hi"],
+            ),
             "move": ("sms.conversation", "move_to", [self.conv_a.id, "crm.lead", self.lead_a.id]),
             "read_credentials": ("sms.account", "read", [[self.account.id], ["twilio_auth_token"]]),
             "configure_numbers": ("sms.number", "create", [{"number": "+14155550998", "account_id": self.account.id}]),
