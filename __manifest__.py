@@ -18,12 +18,21 @@
         "views/sms_account_views.xml",
         "views/sms_number_views.xml",
         "views/sms_conversation_views.xml",
+        "views/sms_conversation_pane_views.xml",
         "views/sms_event_views.xml",
         "views/crm_sms_conversation_menus.xml",
     ],
     "demo": [
         "demo/crm_sms_conversation_demo.xml",
     ],
+    "assets": {
+        "web.assets_backend": [
+            "crm_sms_conversation/static/src/**/*",
+        ],
+        "web.assets_tests": [
+            "crm_sms_conversation/static/tests/tours/**/*",
+        ],
+    },
     "installable": True,
     "application": False,
 }

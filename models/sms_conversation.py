@@ -501,14 +501,15 @@ class SmsConversation(models.Model):
             "remote_number": remote,
             "numbers": [{"id": n.id, "number": n.number, "label": n.display_name} for n in numbers],
             "default_number_id": default.id or False,
-            "conversation": conversation
-            and {
+            "conversation": {
                 "id": conversation.id,
                 "unread_count": conversation.unread_count,
                 "last_message_date": fields.Datetime.to_string(conversation.last_message_date),
                 "routing_reason": conversation.routing_reason or "",
                 "simulator": conversation.account_provider == "simulator",
-            },
+            }
+            if conversation
+            else False,
             "related": self._pane_related_records(record, remote),
             "templates": [{"id": t.id, "name": t.name} for t in templates],
             "template_model_id": self.env["ir.model"]._get_id(record._name),

@@ -5,3 +5,4 @@ from . import test_outbound
 from . import test_inbound
 from . import test_security
 from . import test_pane
+from . import test_ui

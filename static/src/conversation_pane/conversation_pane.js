@@ -1,0 +1,351 @@
+import {
+    Component,
+    onMounted,
+    onPatched,
+    onWillStart,
+    onWillUnmount,
+    useRef,
+    useState,
+} from "@odoo/owl";
+import { deserializeDateTime, formatDateTime } from "@web/core/l10n/dates";
+import { _t } from "@web/core/l10n/translation";
+import { Dropdown } from "@web/core/dropdown/dropdown";
+import { DropdownItem } from "@web/core/dropdown/dropdown_item";
+import { user } from "@web/core/user";
+import { useService } from "@web/core/utils/hooks";
+import { FormViewDialog } from "@web/views/view_dialogs/form_view_dialog";
+import { countSmsSegments } from "../sms_segments";
+import { MoveConversationDialog } from "./move_dialog";
+import { SimulateReplyDialog } from "./simulate_reply_dialog";
+
+const { DateTime } = luxon;
+
+export const DELIVERY_STATES = {
+    queued: { label: _t("Queued"), icon: "fa-clock-o" },
+    sent: { label: _t("Sent"), icon: "fa-check" },
+    delivered: { label: _t("Delivered"), icon: "fa-check-circle" },
+    failed: { label: _t("Failed"), icon: "fa-exclamation-circle" },
+};
+
+/** The conversation of one record with one customer number. */
+export class ConversationPane extends Component {
+    static template = "crm_sms_conversation.ConversationPane";
+    static components = { Dropdown, DropdownItem };
+    static props = {};
+
+    setup() {
+        this.pane = useService("crm_sms_conversation.pane");
+        this.action = useService("action");
+        this.dialog = useService("dialog");
+        this.notification = useService("notification");
+        this.state = useState(this.pane.state);
+        this.composer = useState({
+            body: this.pane.getDraft(),
+            numberId: this.state.data.default_number_id || this.state.data.numbers[0]?.id || false,
+            templateId: false,
+            expandedFailures: {},
+        });
+        this.canCreateTemplate = false;
+        this.rootRef = useRef("root");
+        this.threadRef = useRef("thread");
+        this.textareaRef = useRef("textarea");
+        this.scroll = { stickToBottom: true, keepFromBottom: null, lastCount: 0 };
+        onWillStart(async () => {
+            this.canCreateTemplate = await user.checkAccessRight("sms.template", "create");
+        });
+        onMounted(() => {
+            const navbar = document.querySelector(".o_main_navbar");
+            if (navbar && this.rootRef.el) {
+                const top = Math.max(navbar.getBoundingClientRect().bottom, 0);
+                this.rootRef.el.style.setProperty("--o-crm-sms-conversation-top", `${top}px`);
+            }
+            this.scrollToBottom();
+            this.fillThread();
+            if (this.state.focusComposer && this.textareaRef.el) {
+                this.textareaRef.el.focus();
+            }
+        });
+        onPatched(() => {
+            this.restoreScroll();
+            this.fillThread();
+        });
+        onWillUnmount(() => this.pane.setDraft(this.composer.body, this.draftKey));
+        this.draftKey = this.pane.draftKey;
+    }
+
+    get data() {
+        return this.state.data;
+    }
+
+    get recordTypeLabel() {
+        return this.data.record.type_label;
+    }
+
+    get phoneOptions() {
+        const phones = [...(this.data.phones || [])];
+        const remote = this.data.remote_number;
+        if (remote && !phones.some((phone) => phone.number === remote)) {
+            phones.push({ field: false, label: _t("Conversation"), number: remote, display: remote });
+        }
+        return phones;
+    }
+
+    get counter() {
+        return countSmsSegments(this.composer.body);
+    }
+
+    get counterLabel() {
+        const counter = this.counter;
+        return _t("%(length)s / %(perSegment)s · %(segments)s SMS (%(encoding)s)", {
+            length: counter.length,
+            perSegment: counter.segments > 1 ? counter.segments * counter.perSegment : counter.perSegment,
+            segments: counter.segments,
+            encoding: counter.encoding,
+        });
+    }
+
+    get unicodeWarning() {
+        const chars = this.counter.unicodeCharacters;
+        if (!chars.length) {
+            return "";
+        }
+        const shown = chars.slice(0, 5).map((char) => `“${char}”`).join(", ");
+        if (chars.length === 1) {
+            return _t(
+                "The character %(chars)s is not in the GSM-7 alphabet: the message is sent as Unicode (UCS-2), 70 characters per SMS instead of 160.",
+                { chars: shown }
+            );
+        }
+        return _t(
+            "The characters %(chars)s are not in the GSM-7 alphabet: the message is sent as Unicode (UCS-2), 70 characters per SMS instead of 160.",
+            { chars: shown }
+        );
+    }
+
+    get canSend() {
+        return (
+            !this.state.sending &&
+            Boolean(this.composer.body.trim()) &&
+            Boolean(this.composer.numberId) &&
+            Boolean(this.data.remote_number)
+        );
+    }
+
+    // Messages --------------------------------------------------------------
+
+    formatDate(message) {
+        const date = deserializeDateTime(message.date);
+        if (date.hasSame(DateTime.local(), "day")) {
+            return date.toLocaleString(DateTime.TIME_SIMPLE);
+        }
+        return formatDateTime(date, { showSeconds: false });
+    }
+
+    deliveryState(message) {
+        return DELIVERY_STATES[message.state] || null;
+    }
+
+    failureTooltip(message) {
+        return message.failure_reason || _t("The message could not be delivered.");
+    }
+
+    toggleFailure(message) {
+        this.composer.expandedFailures[message.id] = !this.composer.expandedFailures[message.id];
+    }
+
+    isFailureExpanded(message) {
+        return Boolean(this.composer.expandedFailures[message.id]);
+    }
+
+    // Scrolling -------------------------------------------------------------
+
+    scrollToBottom() {
+        const el = this.threadRef.el;
+        if (el) {
+            el.scrollTop = el.scrollHeight;
+        }
+        this.scroll.lastCount = this.state.messages.length;
+    }
+
+    restoreScroll() {
+        const el = this.threadRef.el;
+        if (!el) {
+            return;
+        }
+        if (this.scroll.keepFromBottom !== null) {
+            // Older messages were added on top: keep the same messages in view.
+            el.scrollTop = el.scrollHeight - this.scroll.keepFromBottom;
+            this.scroll.keepFromBottom = null;
+        } else if (this.state.messages.length !== this.scroll.lastCount && this.scroll.stickToBottom) {
+            el.scrollTop = el.scrollHeight;
+        }
+        this.scroll.lastCount = this.state.messages.length;
+    }
+
+    /** Load older messages while the thread does not fill its space: nothing to scroll yet. */
+    fillThread() {
+        const el = this.threadRef.el;
+        if (el && this.state.hasMore && !this.state.loadingOlder && el.scrollHeight <= el.clientHeight) {
+            this.loadOlder();
+        }
+    }
+
+    async onThreadScroll() {
+        const el = this.threadRef.el;
+        this.scroll.stickToBottom = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
+        if (el.scrollTop < 60 && this.state.hasMore && !this.state.loadingOlder) {
+            await this.loadOlder();
+        }
+    }
+
+    async loadOlder() {
+        const el = this.threadRef.el;
+        // Set before the messages come: the pane is patched as soon as they do.
+        this.scroll.keepFromBottom = el ? el.scrollHeight - el.scrollTop : null;
+        const loaded = await this.pane.loadOlder();
+        if (!loaded) {
+            this.scroll.keepFromBottom = null;
+        }
+    }
+
+    // Header ----------------------------------------------------------------
+
+    openRecord() {
+        this.action.doAction({
+            type: "ir.actions.act_window",
+            res_model: this.data.record.model,
+            res_id: this.data.record.id,
+            views: [[false, "form"]],
+        });
+    }
+
+    onChangeRemoteNumber(ev) {
+        this.pane.open({
+            resModel: this.data.record.model,
+            resId: this.data.record.id,
+            remoteNumber: ev.target.value,
+        });
+    }
+
+    openRelated(related) {
+        this.pane.open({
+            resModel: related.model,
+            resId: related.id,
+            remoteNumber: this.data.remote_number,
+        });
+    }
+
+    openMoveDialog() {
+        this.dialog.add(MoveConversationDialog, {
+            conversationLabel: this.data.remote_number,
+            currentRecord: this.data.record,
+            search: (query) => this.pane.searchMoveTargets(query),
+            confirm: async (target) => {
+                await this.pane.moveTo(target.model, target.id);
+                this.notification.add(
+                    _t("The conversation now belongs to %(record)s.", { record: target.name }),
+                    { type: "success" }
+                );
+            },
+        });
+    }
+
+    openSimulateReplyDialog() {
+        this.dialog.add(SimulateReplyDialog, {
+            remoteNumber: this.data.remote_number,
+            confirm: (body) => this.pane.simulateInbound(body),
+        });
+    }
+
+    close() {
+        this.pane.close();
+    }
+
+    // Composer --------------------------------------------------------------
+
+    onChangeNumber(ev) {
+        this.composer.numberId = parseInt(ev.target.value) || false;
+    }
+
+    async onChangeTemplate(ev) {
+        const templateId = parseInt(ev.target.value) || false;
+        this.composer.templateId = templateId;
+        if (!templateId) {
+            return;
+        }
+        const body = await this.pane.renderTemplate(templateId);
+        this.composer.body = body || "";
+        this.textareaRef.el?.focus();
+    }
+
+    manageTemplates() {
+        this.action.doAction({
+            type: "ir.actions.act_window",
+            name: _t("SMS Templates"),
+            res_model: "sms.template",
+            views: [
+                [false, "list"],
+                [false, "form"],
+            ],
+            domain: [["model", "=", this.data.record.model]],
+            context: { default_model_id: this.data.template_model_id },
+        });
+    }
+
+    createTemplate() {
+        this.dialog.add(FormViewDialog, {
+            resModel: "sms.template",
+            title: _t("New SMS Template"),
+            context: {
+                default_model_id: this.data.template_model_id,
+                default_body: this.composer.body || "",
+            },
+            onRecordSaved: async (record) => {
+                await this.pane.reload();
+                this.notification.add(_t("Template “%(name)s” created.", { name: record.data.name }), {
+                    type: "success",
+                });
+            },
+        });
+    }
+
+    onInput(ev) {
+        this.composer.body = ev.target.value;
+    }
+
+    onKeydown(ev) {
+        if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) {
+            ev.preventDefault();
+            this.send();
+        }
+    }
+
+    async send() {
+        if (!this.canSend) {
+            return;
+        }
+        const { body, templateId } = this.composer;
+        this.scroll.stickToBottom = true;
+        this.composer.body = "";
+        this.composer.templateId = false;
+        try {
+            await this.pane.send({ numberId: this.composer.numberId, body });
+        } catch (error) {
+            // Not sent: the seller gets the text back, to correct it.
+            Object.assign(this.composer, { body, templateId });
+            throw error;
+        }
+        this.textareaRef.el?.focus();
+    }
+}
+
+/** Always mounted: shows the pane when the service says it is open. */
+export class ConversationPaneContainer extends Component {
+    static template = "crm_sms_conversation.ConversationPaneContainer";
+    static components = { ConversationPane };
+    static props = {};
+
+    setup() {
+        this.state = useState(useService("crm_sms_conversation.pane").state);
+    }
+}

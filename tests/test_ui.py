@@ -1,0 +1,150 @@
+from contextlib import contextmanager
+from unittest.mock import patch
+
+from odoo.addons.bus.models.bus import channel_with_db, dispatch, hashable
+from odoo.addons.bus.websocket import WebsocketConnectionHandler
+from odoo.addons.mail.tests.common import mail_new_test_user
+from odoo.tests import HttpCase, tagged
+
+LIST_URL = "/odoo/action-crm_sms_conversation.sms_conversation_action"
+
+
+@tagged("post_install", "-at_install")
+class TestUi(HttpCase):
+    """The seller's conversation pane, in a browser."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env.company.country_id = cls.env.ref("base.us")
+        cls.seller = mail_new_test_user(
+            cls.env,
+            login="sms_tour_seller",
+            name="Sam Seller",
+            groups="sales_team.group_sale_salesman",
+            notification_type="inbox",
+        )
+        cls.account = cls.env["sms.account"].create({"name": "Tour Simulator", "provider": "simulator"})
+        cls.number = cls.env["sms.number"].create(
+            {"number": "+14155550860", "account_id": cls.account.id, "user_ids": [(6, 0, cls.seller.ids)]}
+        )
+        cls.Conversation = cls.env["sms.conversation"]
+
+    # Helpers -------------------------------------------------------------
+
+    def _partner(self, name, **values):
+        return self.env["res.partner"].create(
+            {"name": name, "country_id": self.env.ref("base.us").id, "user_id": self.seller.id, **values}
+        )
+
+    def _inbound(self, from_number, body):
+        event = self.account._simulate_inbound(self.number.number, from_number, body)
+        self.assertEqual(event.state, "done", event.error)
+        return event.conversation_id
+
+    def _send(self, record, remote_number, body):
+        return self.Conversation.with_user(self.seller).send_message(
+            record._name, record.id, remote_number, self.number.id, body
+        )
+
+    def _process_queue(self):
+        self.env["sms.sms"].sudo()._process_queue()
+
+    @contextmanager
+    def _live_bus(self):
+        """Let the browser open its websocket and get bus notifications.
+
+        During tests, Odoo neither accepts websockets nor tells them of new
+        notifications (post-commit hooks do not run on the test cursor): wake
+        the websockets subscribed to a channel once its notifications are
+        written, as ``bus.tests.common.WebsocketCase`` does by hand.
+        """
+        Bus = type(self.env["bus.bus"])
+        sendone = Bus._sendone
+
+        def _sendone(bus, target, notification_type, message):
+            sendone(bus, target, notification_type, message)
+            cr = bus.env.cr
+            channels = cr.precommit.data.setdefault("crm_sms_conversation.test_ui.channels", set())
+            if not channels:
+
+                @cr.precommit.add
+                def wake_websockets():
+                    woken = set()
+                    for channel in cr.precommit.data.pop("crm_sms_conversation.test_ui.channels", ()):
+                        woken.update(dispatch._channels_to_ws.get(channel, ()))
+                    for websocket in woken:
+                        websocket.trigger_notification_dispatching()
+
+            channels.add(hashable(channel_with_db(cr.dbname, target)))
+
+        with (
+            patch.object(WebsocketConnectionHandler, "websocket_allowed", return_value=True),
+            patch.object(Bus, "_sendone", _sendone),
+        ):
+            yield
+
+    # Tours -----------------------------------------------------------------
+
+    def test_open_from_my_text_messages(self):
+        lucy = self._partner("Tour Lucy", phone="+1 415 555 0861")
+        conversation = self._inbound("+14155550861", "Do you deliver to Oakland?")
+        self.assertEqual((conversation.res_model, conversation.res_id), ("res.partner", lucy.id))
+        self._send(lucy, "+14155550861", "Yes we do, every Tuesday.")
+        self._process_queue()
+        # More than a page of history: the oldest messages load when scrolling up.
+        for index in range(30):
+            self._inbound("+14155550861", f"Follow-up question {index + 1}")
+        self.assertEqual(conversation.unread_count, 31)
+
+        self.start_tour(LIST_URL, "crm_sms_conversation_tour_list", login=self.seller.login)
+        self.assertEqual(conversation.unread_count, 0, "Opening the pane marks the conversation read")
+
+    def test_open_from_phone_and_send_template(self):
+        max_partner = self._partner("Tour Max", phone="+1 415 555 0872", mobile="(415) 555-0862")
+        self.env["sms.template"].create(
+            {
+                "name": "Tour Follow-up",
+                "model_id": self.env["ir.model"]._get_id("res.partner"),
+                "body": "Hello {{ object.name }}, your trackers are ready.",
+            }
+        )
+        self.start_tour(
+            f"/odoo/action-base.action_partner_form/{max_partner.id}",
+            "crm_sms_conversation_tour_phone_template",
+            login=self.seller.login,
+        )
+        conversation = self.Conversation.search([("res_model", "=", "res.partner"), ("res_id", "=", max_partner.id)])
+        self.assertEqual(conversation.remote_number, "+14155550862")
+        self.assertEqual(conversation.number_id, self.number)
+        bodies = conversation.message_ids.sorted("id").mapped("body")
+        self.assertEqual(len(bodies), 2)
+        self.assertIn("Hello Tour Max, your trackers are ready.", bodies[0])
+        self.assertIn("See you on Friday", bodies[1])
+
+    def test_inbound_reply_shows_live(self):
+        nina = self._partner("Tour Nina", phone="+1 415 555 0863")
+        conversation = self._inbound("+14155550863", "Is the demo still on?")
+        self.assertEqual(conversation.res_id, nina.id)
+        with self._live_bus():
+            self.start_tour(LIST_URL, "crm_sms_conversation_tour_inbound", login=self.seller.login)
+        self.assertEqual(len(conversation.message_ids), 2)
+        self.assertEqual(conversation.unread_count, 0, "A reply read in the open pane is not unread")
+
+    def test_failed_delivery_reason(self):
+        oscar = self._partner("Tour Oscar", mobile="+1 500 555 0001")
+        self._send(oscar, "+15005550001", "Your quote is ready")
+        self._process_queue()
+        conversation = self.Conversation.search([("res_model", "=", "res.partner"), ("res_id", "=", oscar.id)])
+        self.assertTrue(conversation.has_failure)
+        self.start_tour(LIST_URL, "crm_sms_conversation_tour_failure", login=self.seller.login)
+
+    def test_move_conversation_to_opportunity(self):
+        self._partner("Tour Paula", phone="+1 415 555 0865")
+        opportunity = self.env["crm.lead"].create(
+            {"name": "Tour Paula trackers", "type": "opportunity", "user_id": self.seller.id}
+        )
+        conversation = self._inbound("+14155550865", "About the tracker quote")
+        self.start_tour(LIST_URL, "crm_sms_conversation_tour_move", login=self.seller.login)
+        self.assertEqual((conversation.res_model, conversation.res_id), ("crm.lead", opportunity.id))
+        self.assertEqual(conversation.message_ids.mapped("model"), ["crm.lead"])
