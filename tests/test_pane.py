@@ -1,6 +1,8 @@
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
+from odoo.addons.mail.tools.discuss import Store
+
 from .common import FakeResponse, SmsConversationCase
 
 
@@ -123,3 +125,13 @@ class TestPaneApi(SmsConversationCase):
         self.assertIn(conversation, Conversation.search([("message_ids.body", "ilike", "forty trackers")]))
         self.assertIn(conversation.id, [r[0] for r in Conversation.name_search("+1415555012")])
         self.assertIn(conversation, Conversation.search([("unread_count", ">", 0)]))
+
+    def test_web_client_knows_text_messages(self):
+        """The messaging menu's data says which message is a customer's text, and from whom."""
+        message = self._receive("Notify me")
+        store = Store()
+        message.with_user(self.user_seller_a)._to_store(store)
+        data = next(m for m in store.get_result()["mail.message"] if m["id"] == message.id)
+        self.assertEqual(data["sms_conversation_id"], message.sms_conversation_id.id)
+        self.assertEqual(data["sms_direction"], "inbound")
+        self.assertEqual(data["sms_remote_number"], self.customer_number)
