@@ -1,7 +1,6 @@
+from odoo.addons.mail.tools.discuss import Store
 from odoo.exceptions import UserError
 from odoo.tests import tagged
-
-from odoo.addons.mail.tools.discuss import Store
 
 from .common import FakeResponse, SmsConversationCase
 
