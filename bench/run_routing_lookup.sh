@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run bench/routing_lookup.py in `odoo-bin shell` on a dedicated database,
 # creating it (addon installed, no demo data) when it does not exist.
-# Usage: bench/run_routing_lookup.sh [database]   (default: crm_sms_conversation_bench)
+# Usage: bench/run_routing_lookup.sh [database] [script]
+#   (defaults: crm_sms_conversation_bench, routing_lookup.py; pane_history.py is the other benchmark)
 # Settings: BENCH_PARTNERS, BENCH_LEADS, BENCH_TARGETS, BENCH_REPEAT, BENCH_SEED,
 # BENCH_OUTPUT (see bench/README.md).
 # scripts/odoo.sh cannot be used for this: odoo-bin wants the `shell`
@@ -9,6 +10,7 @@
 set -euo pipefail
 . "$(dirname "$0")/../scripts/env.sh"
 DB=${1:-crm_sms_conversation_bench}
+SCRIPT=${2:-routing_lookup.py}
 case "$DB" in
     *_bench) ;;
     *) [ -n "${BENCH_ALLOW_DB:-}" ] || die "the benchmark adds 260k rows: use a database named *_bench (or set BENCH_ALLOW_DB=1)" ;;
@@ -27,4 +29,4 @@ exec "$VENV/bin/python" "$ODOO_SRC/odoo-bin" shell \
     --addons-path="$ODOO_SRC/addons,$ODOO_SRC/odoo/addons,$ADDONS_LINK_DIR" \
     --db_host="$PGHOST" --db_port="$PGPORT" --db_user="$PGUSER" \
     -d "$DB" --no-http --log-level=warn \
-    < "$ADDON_DIR/bench/routing_lookup.py"
+    < "$ADDON_DIR/bench/$SCRIPT"
