@@ -48,7 +48,8 @@ def ensure_conversation(number, remote, size):
         cr.execute(
             """
             INSERT INTO mail_message (model, res_id, message_type, body, author_id, email_from, date,
-                                      sms_conversation_id, sms_direction, create_date, write_date, create_uid, write_uid)
+                                      sms_conversation_id, sms_direction,
+                                      create_date, write_date, create_uid, write_uid)
             SELECT 'res.partner', %s, 'sms', '<p>Message ' || g || '</p>',
                    CASE WHEN g %% 2 = 0 THEN %s ELSE NULL END, %s,
                    now() at time zone 'UTC' - (%s - g) * interval '1 minute',
@@ -95,9 +96,9 @@ long_partner, long_conv = ensure_conversation(number, "+14155550991", N_LONG)
 short_partner, short_conv = ensure_conversation(number, "+14155550992", N_SHORT)
 cr.execute("ANALYZE mail_message; ANALYZE mail_notification; ANALYZE sms_conversation")
 Conversation = env["sms.conversation"]
-middle_id = env["mail.message"].search(
-    [("sms_conversation_id", "=", long_conv.id)], order="id", offset=N_LONG // 2, limit=1
-).id
+middle_id = (
+    env["mail.message"].search([("sms_conversation_id", "=", long_conv.id)], order="id", offset=N_LONG // 2, limit=1).id
+)
 
 cases = {
     "get_pane_data": (
@@ -121,9 +122,8 @@ rows = []
 for label, (long_fn, short_fn) in cases.items():
     long_p50, long_p95 = timed(long_fn)
     short_p50, short_p95 = timed(short_fn)
-    rows.append(
-        f"| {label} | {short_p50:.2f} | {short_p95:.2f} | {long_p50:.2f} | {long_p95:.2f} | {long_p50 / short_p50:.2f}x |"
-    )
+    ratio = long_p50 / short_p50
+    rows.append(f"| {label} | {short_p50:.2f} | {short_p95:.2f} | {long_p50:.2f} | {long_p95:.2f} | {ratio:.2f}x |")
 
 report = "\n".join(
     [
@@ -133,7 +133,8 @@ report = "\n".join(
         f" {os.cpu_count()} cores; {REPEAT} samples per case after a warm-up, same run",
         f"- long conversation: {N_LONG} messages; short: {N_SHORT}; half outbound with their SMS notification",
         "",
-        f"| call | p50 ms ({N_SHORT}) | p95 ms ({N_SHORT}) | p50 ms ({N_LONG}) | p95 ms ({N_LONG}) | long / short (p50) |",
+        f"| call | p50 ms ({N_SHORT}) | p95 ms ({N_SHORT}) | p50 ms ({N_LONG}) | p95 ms ({N_LONG})"
+        " | long / short (p50) |",
         "|---|---:|---:|---:|---:|---:|",
         *rows,
         "",
