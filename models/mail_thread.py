@@ -31,7 +31,10 @@ class MailThread(models.AbstractModel):
         if message.sms_direction == "inbound":
             return True
         company = self._sms_conversation_company()
-        if not self.env["sms.account"].sudo().search_count([("company_id", "=", company.id)], limit=1):
+        # Only SMS sellers send through the SMS accounts; others keep Odoo's own SMS service.
+        if not self.env.user._is_sms_seller() or not self.env["sms.account"].sudo().search_count(
+            [("company_id", "=", company.id)], limit=1
+        ):
             return super()._notify_thread_by_sms(
                 message, recipients_data, msg_vals=msg_vals, put_in_queue=put_in_queue, **kwargs
             )

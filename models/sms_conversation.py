@@ -81,11 +81,19 @@ class SmsConversation(models.Model):
 
     @api.depends("res_model", "res_id", "remote_number")
     def _compute_name(self):
+        # sudo: a conversation the user may see names its record, even one they may not open;
+        # one query per model, not per conversation.
+        names = {}
+        for model, conversations in self.grouped("res_model").items():
+            if not model:
+                continue
+            records = self.env[model].sudo().with_context(active_test=False).browse(conversations.mapped("res_id"))
+            names.update({(model, record.id): record.display_name for record in records.exists()})
         for conversation in self:
-            record = conversation._get_record()
-            conversation.record_name = record.display_name if record else False
+            record_name = names.get((conversation.res_model, conversation.res_id))
+            conversation.record_name = record_name or False
             conversation.name = (
-                f"{record.display_name} ({conversation.remote_number})" if record else conversation.remote_number
+                f"{record_name} ({conversation.remote_number})" if record_name else conversation.remote_number
             )
 
     def _search_record_name(self, operator, value):
@@ -337,7 +345,7 @@ class SmsConversation(models.Model):
         self.ensure_one()
         team = self.number_id.team_id
         for users in (self.user_id, self.number_id.user_ids, team.user_id, team.member_ids):
-            sellers = users.filtered(lambda u: u.active and u._is_sms_seller())
+            sellers = users.filtered(lambda u: u.active and self.company_id in u.company_ids and u._is_sms_seller())
             if sellers:
                 return sellers
         return self.env["res.users"]
@@ -368,17 +376,36 @@ class SmsConversation(models.Model):
             ),
         )
 
+    def _get_watchers(self):
+        """Sellers whose open panes and lists follow this conversation: those who may see it
+        through its number, its record's owner or their teams."""
+        self.ensure_one()
+        number_team, record_team = self.number_id.team_id, self.team_id
+        users = (
+            self.user_id
+            | self.number_id.user_ids
+            | number_team.member_ids
+            | number_team.user_id
+            | record_team.member_ids
+            | record_team.user_id
+        )
+        return users.filtered(lambda u: u.active and self.company_id in u.company_ids and u._is_sms_seller())
+
+    def _bus_send_watchers(self, notification_type, payload, users=None):
+        self.ensure_one()
+        for user in self._get_watchers() | (users or self.env["res.users"]):
+            user.partner_id._bus_send(notification_type, payload)
+
     def _notify_status(self, messages):
         """Tell open panes that the delivery state of ``messages`` changed."""
         for conversation in self:
-            for user in conversation._get_inbound_recipients():
-                user.partner_id._bus_send(
-                    "crm_sms_conversation/status",
-                    {
-                        "conversation_id": conversation.id,
-                        "message_ids": messages.filtered(lambda m, c=conversation: m.sms_conversation_id == c).ids,
-                    },
-                )
+            mine = messages.filtered(lambda m, c=conversation: m.sms_conversation_id == c)
+            senders = mine.author_id.user_ids.filtered(lambda u: not u.share)
+            conversation._bus_send_watchers(
+                "crm_sms_conversation/status",
+                {"conversation_id": conversation.id, "message_ids": mine.ids},
+                users=senders,
+            )
 
     def _notify_inbound(self, message):
         """Tell the recipients' open web clients, on their own bus channel."""
@@ -390,8 +417,7 @@ class SmsConversation(models.Model):
             "res_id": self.res_id,
             "remote_number": self.remote_number,
         }
-        for user in self._get_inbound_recipients():
-            user.partner_id._bus_send("crm_sms_conversation/inbound", payload)
+        self._bus_send_watchers("crm_sms_conversation/inbound", payload, users=self._get_inbound_recipients())
 
     def _apply_opt_keywords(self, body):
         """STOP-like replies blacklist the customer's number, START-like ones lift it."""
@@ -422,6 +448,12 @@ class SmsConversation(models.Model):
         record = self.env[res_model].with_context(active_test=False).browse(int(res_id)).exists()
         if not record:
             raise UserError(_("This record does not exist anymore."))
+        if record.has_access("read"):
+            return record
+        # A conversation the user may see (e.g. on their number) opens even when its record is
+        # another seller's: the record is then used with the rights of the conversation.
+        if self.search_count([("res_model", "=", res_model), ("res_id", "=", record.id)], limit=1):
+            return record.sudo()
         record.check_access("read")
         return record
 
@@ -490,7 +522,11 @@ class SmsConversation(models.Model):
             remote = last.remote_number or (phones[0]["number"] if phones else False)
         company = record._sms_conversation_company()
         numbers = self._pane_user_numbers(company)
-        default = self.env["sms.number"]._get_default_sender(remote_number=remote or None, company=company)
+        Number = self.env["sms.number"]
+        default = Number._get_default_sender(remote_number=remote or None, company=company)
+        if default not in numbers:
+            # The last number used with this customer is not one of this seller's: theirs, else their team's.
+            default = Number._get_default_sender(company=company)
         if default not in numbers:
             default = numbers[:1]
         conversation = self._pane_find_conversation(record, remote) if remote else self.browse()
@@ -513,7 +549,7 @@ class SmsConversation(models.Model):
             "related": self._pane_related_records(record, remote),
             "templates": [{"id": t.id, "name": t.name} for t in templates],
             "template_model_id": self.env["ir.model"]._get_id(record._name),
-            "can_move": bool(conversation) and conversation.has_access("write"),
+            "can_move": bool(conversation),
         }
 
     def _pane_message_values(self, messages):
@@ -593,16 +629,22 @@ class SmsConversation(models.Model):
         if conversation and conversation.unread_count:
             conversation.check_access("read")
             conversation.sudo().unread_count = 0
+            conversation._bus_send_watchers(
+                "crm_sms_conversation/status", {"conversation_id": conversation.id, "message_ids": [], "read": True}
+            )
         return True
 
     @api.model
     def search_move_targets(self, query, limit=8):
         """Contacts, companies, leads and opportunities the user may write, matching ``query``."""
         results = []
+        company_ids = [False, *self.env.companies.ids]
         for model in CONVERSATION_MODELS:
-            records = self.env[model].search([("display_name", "ilike", query or "")], limit=limit)
-            results += [self._pane_record_info(r) for r in records._filtered_access("write")]
-        return results[: limit * 2]
+            records = self.env[model].search(
+                [("display_name", "ilike", query or ""), ("company_id", "in", company_ids)], limit=limit * 4
+            )
+            results += [self._pane_record_info(r) for r in records._filtered_access("write")[:limit]]
+        return results
 
     @api.model
     def move_to(self, conversation_id, res_model, res_id):
@@ -616,13 +658,27 @@ class SmsConversation(models.Model):
     def _move_to(self, target):
         """Move the conversation and all its messages to ``target``, logged on both records."""
         self.ensure_one()
-        self.check_access("write")
+        self.check_access("read")
         target.check_access("write")
+        if target.company_id and target.company_id != self.company_id:
+            raise UserError(
+                _(
+                    "This conversation belongs to %(company)s: it cannot move to a record of %(other)s.",
+                    company=self.company_id.name,
+                    other=target.company_id.name,
+                )
+            )
         source = self._get_record()
         if source == target:
             return self
-        existing = self._pane_find_conversation(target, self.remote_number).filtered(
-            lambda c: c.number_id == self.number_id
+        existing = self.sudo().search(
+            [
+                ("number_id", "=", self.number_id.id),
+                ("remote_number", "=", self.remote_number),
+                ("res_model", "=", target._name),
+                ("res_id", "=", target.id),
+            ],
+            limit=1,
         )
         self.message_ids.sudo().write({"model": target._name, "res_id": target.id})
         if existing:

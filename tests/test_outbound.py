@@ -1,6 +1,7 @@
 import requests
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 
+from odoo.addons.mail.tests.common import mail_new_test_user
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
@@ -60,6 +61,8 @@ class TestOutbound(SmsConversationCase):
         self.assertEqual(message.sms_direction, "outbound")
 
     def test_sender_defaults_to_the_last_number_used_with_the_customer(self):
+        """Of the numbers the seller may use, the last one used with this customer comes first."""
+        self.team_b.member_ids |= self.user_seller_a  # number B is one of seller A's teams' numbers
         self.env["sms.conversation"]._get_or_create(self.number_b, "+14155550123", self.partner)._touch()
         with self.mock_twilio() as calls:
             self._send_from(self.partner)
@@ -76,11 +79,43 @@ class TestOutbound(SmsConversationCase):
             .create({"body": "From the team line", "number_field_name": "phone"})
         )
         self.assertEqual(composer.sms_number_id, self.number_a, "the seller's own number is proposed")
+        self.assertEqual(composer.sms_allowed_number_ids, self.number_a, "not another team's number")
+        composer.sms_number_id = self.number_b
+        with self.assertRaisesRegex(UserError, "your numbers"):
+            composer._action_send_sms()
+
+        self.team_b.member_ids |= self.user_seller_a
+        composer = (
+            self.env["sms.composer"]
+            .with_user(self.user_seller_a)
+            .with_context(
+                default_res_model="res.partner", default_res_id=self.partner.id, default_composition_mode="comment"
+            )
+            .create({"body": "From the team line", "number_field_name": "phone"})
+        )
+        self.assertEqual(composer.sms_allowed_number_ids, self.number_a | self.number_b)
         composer.sms_number_id = self.number_b
         with self.mock_twilio() as calls:
             composer._action_send_sms()
             self._process_queue()
         self.assertEqual(calls[0]["data"]["From"], self.number_b.number)
+
+    def test_users_without_the_seller_right_keep_odoo_sms(self):
+        user = mail_new_test_user(self.env, login="no_sms_right", groups="base.group_user,base.group_partner_manager")
+        self.assertFalse(user._is_sms_seller())
+        composer = (
+            self.env["sms.composer"]
+            .with_user(user)
+            .with_context(
+                default_res_model="res.partner", default_res_id=self.partner.id, default_composition_mode="comment"
+            )
+            .create({"body": "Through Odoo", "number_field_name": "phone"})
+        )
+        self.assertFalse(composer.sms_number_id)
+        with self.mock_twilio() as calls:
+            message = composer._action_send_sms()
+        self.assertFalse(self._sms(message).sms_number_id, "not sent through the SMS accounts")
+        self.assertFalse(calls)
 
     def test_sender_defaults_to_the_seller_then_the_team(self):
         Number = self.env["sms.number"]

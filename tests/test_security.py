@@ -224,3 +224,78 @@ class TestPublicAndPortal(SmsSecurityCase, SmsWebhookCase):
         self.env.invalidate_all()
         self.assertEqual((self.conv_a.res_model, self.conv_a.res_id), ("res.partner", self.partner_a.id))
         self.assertFalse(self.env["sms.number"].search([("number", "=", "+14155550998")]))
+
+
+@tagged("post_install", "-at_install")
+class TestSecurityEdges(SmsSecurityCase):
+    def test_sellers_cannot_rewrite_conversations(self):
+        """Moving goes through the checked, logged move; no direct write or create."""
+        Conversation = self.env["sms.conversation"].with_user(self.user_seller_a)
+        with self.assertRaises(AccessError):
+            Conversation.browse(self.conv_a.id).write({"res_model": "crm.lead", "res_id": self.lead_a.id})
+        with self.assertRaises(AccessError):
+            Conversation.create(
+                {
+                    "number_id": self.number_b.id,
+                    "remote_number": "+14155550699",
+                    "res_model": "res.partner",
+                    "res_id": self.partner_b.id,
+                }
+            )
+
+    def test_conversation_on_a_record_the_seller_cannot_open(self):
+        """A seller's number receives a reply for another seller's lead: the seller still sees it."""
+        lead_b = self._lead("B's lead", phone="+14155550611", user_id=self.user_seller_b.id)
+        message = self._receive("For A's number", from_number="+14155550611", number=self.number_a)
+        conversation = message.sms_conversation_id
+        self.assertEqual((conversation.res_model, conversation.res_id), ("crm.lead", lead_b.id))
+        Conversation = self.env["sms.conversation"].with_user(self.user_seller_a)
+        listed = Conversation.search_read([("id", "=", conversation.id)], ["record_name", "name"])
+        self.assertEqual(listed[0]["record_name"], "B's lead", "the list shows it without an access error")
+        data = Conversation.get_pane_data("crm.lead", lead_b.id, "+14155550611")
+        self.assertEqual(data["conversation"]["id"], conversation.id)
+        self.assertEqual(len(Conversation.get_messages(conversation.id)["messages"]), 1)
+        with self.assertRaises(AccessError):
+            Conversation.get_pane_data("crm.lead", self._lead("Unrelated", user_id=self.user_seller_b.id).id)
+
+    def test_move_never_crosses_companies(self):
+        other = self.env["res.company"].create({"name": "Elsewhere Inc"})
+        self.user_manager.company_ids |= other
+        lead_other = self._lead("Other company lead", company_id=other.id)
+        Conversation = (
+            self.env["sms.conversation"]
+            .with_user(self.user_manager)
+            .with_context(allowed_company_ids=[self.company.id, other.id])
+        )
+        targets = Conversation.search_move_targets("Other company lead")
+        self.assertTrue(targets, "listed: the manager works in both companies")
+        with self.assertRaisesRegex(UserError, "cannot move"):
+            Conversation.move_to(self.conv_a.id, "crm.lead", lead_other.id)
+
+    def test_sellers_edit_crm_templates_only(self):
+        Template = self.env["sms.template"].with_user(self.user_seller_a)
+        crm_template = Template.create(
+            {"name": "Follow-up", "model_id": self.env["ir.model"]._get_id("crm.lead"), "body": "Hello"}
+        )
+        crm_template.body = "Hello again"
+        other = self.env["sms.template"].create(
+            {"name": "Invoice", "model_id": self.env["ir.model"]._get_id("res.users"), "body": "Hi"}
+        )
+        with self.assertRaises(AccessError):
+            other.with_user(self.user_seller_a).body = "Changed"
+        self.assertTrue(other.with_user(self.user_seller_a).name, "still readable")
+
+    def test_inbound_reaches_only_users_of_the_number_company(self):
+        other = self.env["res.company"].create({"name": "Elsewhere Inc"})
+        outsider = new_test_user(
+            self.env,
+            login="outsider",
+            groups="sales_team.group_sale_salesman",
+            company_id=other.id,
+            company_ids=[other.id],
+        )
+        partner = self._partner("Owned across companies", phone="+14155550612", user_id=outsider.id)
+        message = self._receive("Hi", from_number="+14155550612", number=self.number_a)
+        self.assertEqual(message.res_id, partner.id)
+        notified = self.env["mail.notification"].sudo().search([("mail_message_id", "=", message.id)])
+        self.assertEqual(notified.res_partner_id, self.user_seller_a.partner_id)

@@ -1,4 +1,5 @@
-from odoo import api, fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
 
 from ..tools.phone import normalize_e164
 
@@ -6,45 +7,64 @@ from ..tools.phone import normalize_e164
 class SmsComposer(models.TransientModel):
     _inherit = "sms.composer"
 
+    sms_allowed_number_ids = fields.Many2many("sms.number", compute="_compute_sms_allowed_number_ids")
+    sms_number_count = fields.Integer(compute="_compute_sms_allowed_number_ids")
     sms_number_id = fields.Many2one(
         "sms.number",
         string="From",
         compute="_compute_sms_number_id",
         readonly=False,
         store=True,
-        domain="[('company_id', 'in', allowed_company_ids), ('account_id.active', '=', True)]",
+        domain="[('id', 'in', sms_allowed_number_ids)]",
         help="Our number the message is sent from. By default the last number used with this customer, "
         "else one assigned to you, else one of your sales teams'.",
     )
-    sms_number_count = fields.Integer(compute="_compute_sms_number_count")
 
-    @api.depends("res_model", "res_id", "recipient_single_number_itf", "recipient_single_number")
-    def _compute_sms_number_id(self):
+    @api.depends("res_model", "res_id", "composition_mode")
+    def _compute_sms_allowed_number_ids(self):
+        """Numbers the user may send from: theirs and their teams' (all of the company for SMS managers)."""
         for composer in self:
-            if composer.composition_mode != "comment" or not composer.res_model:
+            numbers = self.env["sms.number"]
+            company = composer._sms_conversation_company()
+            if company and self.env.user._is_sms_seller():
+                numbers = self.env["sms.conversation"]._pane_user_numbers(company)
+            composer.sms_allowed_number_ids = numbers
+            composer.sms_number_count = len(numbers)
+
+    @api.depends("sms_allowed_number_ids", "recipient_single_number_itf", "recipient_single_number")
+    def _compute_sms_number_id(self):
+        Number = self.env["sms.number"]
+        for composer in self:
+            allowed = composer.sms_allowed_number_ids
+            if not allowed:
                 composer.sms_number_id = False
                 continue
             record = composer._get_records()
-            if not record or not isinstance(record, self.pool["mail.thread"]):
-                composer.sms_number_id = False
-                continue
-            company = record[:1]._sms_conversation_company()
+            company = composer._sms_conversation_company()
             number = composer.recipient_single_number_itf or composer.recipient_single_number
             region = company.country_id.code
             if len(record) == 1 and isinstance(record, self.pool["sms.phone.key.mixin"]):
                 region = record._sms_phone_region()
-            composer.sms_number_id = (
-                self.env["sms.number"]
-                .sudo()
-                ._get_default_sender(remote_number=normalize_e164(number, region) if number else None, company=company)
+            default = Number._get_default_sender(
+                remote_number=normalize_e164(number, region) if number else None, company=company
             )
+            if default not in allowed:
+                default = Number._get_default_sender(company=company)
+            composer.sms_number_id = default if default in allowed else allowed[:1]
 
-    def _compute_sms_number_count(self):
-        count = self.env["sms.number"].search_count([("company_id", "in", self.env.companies.ids)])
-        for composer in self:
-            composer.sms_number_count = count
+    def _sms_conversation_company(self):
+        """Company of the record an SMS is written on (comment mode only), else False."""
+        self.ensure_one()
+        if self.composition_mode != "comment" or not self.res_model:
+            return False
+        record = self._get_records()
+        if not record or not isinstance(record, self.pool["mail.thread"]):
+            return False
+        return record[:1]._sms_conversation_company()
 
     def _action_send_sms(self):
         if self.sms_number_id:
+            if self.sms_number_id not in self.sms_allowed_number_ids:
+                raise UserError(_("You may only send from your numbers or your teams' numbers."))
             self = self.with_context(sms_conversation_number_id=self.sms_number_id.id)
         return super()._action_send_sms()
