@@ -12,7 +12,7 @@ class MailMessage(models.Model):
     def _extras_to_store(self, store, format_reply):
         """Tell the web client which messages are text messages of a conversation
         (the notification center opens the conversation pane for them)."""
-        super()._extras_to_store(store, format_reply=format_reply)
+        res = super()._extras_to_store(store, format_reply=format_reply)
         # sudo: the message is readable; its conversation's number is the record's business.
         for message in self.sudo().filtered("sms_conversation_id"):
             store.add(
@@ -23,3 +23,4 @@ class MailMessage(models.Model):
                     "sms_remote_number": message.sms_conversation_id.remote_number,
                 },
             )
+        return res
