@@ -1,15 +1,25 @@
+import html
 import logging
+import re
 import textwrap
 
 import psycopg2
 
 from odoo import _, api, fields, models, tools
 from odoo.exceptions import UserError
-from odoo.tools import html2plaintext
 
 from ..tools.phone import normalize_e164
 
 _logger = logging.getLogger(__name__)
+
+
+def sms_html_to_text(body):
+    """The text of an SMS message as the customer wrote or received it: line
+    breaks kept, links as their URL, no footnotes (unlike html2plaintext)."""
+    text = re.sub(r"<br\s*/?>", "\n", str(body), flags=re.IGNORECASE)
+    text = re.sub(r"</p>\s*<p[^>]*>", "\n", text, flags=re.IGNORECASE)
+    return html.unescape(re.sub(r"<[^>]+>", "", text)).strip()
+
 
 # Replies by which customers opt out of (or back in to) text messages.
 OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
@@ -568,7 +578,7 @@ class SmsConversation(models.Model):
                 {
                     "id": message.id,
                     "date": fields.Datetime.to_string(message.date),
-                    "body": html2plaintext(message.body or ""),
+                    "body": sms_html_to_text(message.body or ""),
                     "direction": direction,
                     "author": message.author_id.name or message.email_from or "",
                     "state": self.NOTIFICATION_TO_PANE_STATE.get(notification.notification_status)
@@ -588,7 +598,15 @@ class SmsConversation(models.Model):
         if not conversation:
             raise UserError(_("This conversation does not exist anymore."))
         conversation.check_access("read")
-        domain = [("sms_conversation_id", "=", conversation.id)]
+        # The whole exchange with this customer on this record, whichever of our numbers was used.
+        siblings = self.search(
+            [
+                ("res_model", "=", conversation.res_model),
+                ("res_id", "=", conversation.res_id),
+                ("remote_number", "=", conversation.remote_number),
+            ]
+        )
+        domain = [("sms_conversation_id", "in", (siblings | conversation).ids)]
         if before_id:
             domain.append(("id", "<", int(before_id)))
         limit = max(1, min(int(limit), 200))

@@ -134,3 +134,18 @@ class TestPaneApi(SmsConversationCase):
         self.assertEqual(data["sms_conversation_id"], message.sms_conversation_id.id)
         self.assertEqual(data["sms_direction"], "inbound")
         self.assertEqual(data["sms_remote_number"], self.customer_number)
+
+    def test_message_text_keeps_lines_and_links(self):
+        self._receive("Line one\nLine two: see https://example.com/quote?id=4 & more")
+        conversation = self.env["sms.conversation"].search([("remote_number", "=", self.customer_number)])
+        body = self.Pane.get_messages(conversation.id)["messages"][-1]["body"]
+        self.assertEqual(body, "Line one\nLine two: see https://example.com/quote?id=4 & more")
+
+    def test_history_spans_our_numbers(self):
+        """Messages sent from another of our numbers stay in the same thread of the pane."""
+        self.team_b.member_ids |= self.user_seller_a
+        first = self._receive("To number A", number=self.number_a)
+        second = self._receive("To number B", number=self.number_b)
+        self.assertNotEqual(first.sms_conversation_id, second.sms_conversation_id)
+        page = self.Pane.get_messages(second.sms_conversation_id.id)
+        self.assertEqual([m["body"] for m in page["messages"]], ["To number A", "To number B"])
