@@ -43,26 +43,15 @@ class SmsConversationCase(TransactionCase):
         cls.company.country_id = cls.env.ref("base.us")
         cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True, mail_create_nolog=True))
 
-        cls.user_seller_a = mail_new_test_user(
-            cls.env,
-            login="seller_a",
-            name="Seller A",
-            groups="sales_team.group_sale_salesman",
-            notification_type="inbox",
-        )
-        cls.user_seller_b = mail_new_test_user(
-            cls.env,
-            login="seller_b",
-            name="Seller B",
-            groups="sales_team.group_sale_salesman",
-            notification_type="inbox",
-        )
-        cls.user_seller_c = mail_new_test_user(
-            cls.env,
-            login="seller_c",
-            name="Seller C",
-            groups="sales_team.group_sale_salesman",
-            notification_type="inbox",
+        cls.user_seller_a, cls.user_seller_b, cls.user_seller_c = (
+            mail_new_test_user(
+                cls.env,
+                login=f"seller_{x}",
+                name=f"Seller {x.upper()}",
+                groups="sales_team.group_sale_salesman",
+                notification_type="inbox",
+            )
+            for x in "abc"
         )
         cls.team_a = cls.env["crm.team"].create({"name": "Team A", "member_ids": [(6, 0, cls.user_seller_a.ids)]})
         cls.team_b = cls.env["crm.team"].create({"name": "Team B", "member_ids": [(6, 0, cls.user_seller_b.ids)]})
@@ -166,16 +155,18 @@ class SmsConversationCase(TransactionCase):
         finally:
             type(self)._twilio_handler = None
 
-    def _send_from(self, record, body="Hi from Odoo", number_field=None, user=None):
-        """Post an SMS on ``record`` the way the chatter's SMS composer does."""
-        record = record.with_user(user or self.user_seller_a)
-        composer = (
+    def _composer(self, record, body="Hi from Odoo", number_field=None, user=None):
+        """The chatter's SMS composer opened on ``record`` by ``user`` (seller A by default)."""
+        return (
             self.env["sms.composer"]
             .with_user(user or self.user_seller_a)
             .with_context(default_res_model=record._name, default_res_id=record.id, default_composition_mode="comment")
             .create({"body": body, "number_field_name": number_field or "phone"})
         )
-        return composer._action_send_sms()
+
+    def _send_from(self, record, body="Hi from Odoo", number_field=None, user=None):
+        """Post an SMS on ``record`` the way the chatter's SMS composer does."""
+        return self._composer(record, body, number_field, user)._action_send_sms()
 
     def _process_queue(self, at=None):
         with freeze_time(at or fields.Datetime.now()):

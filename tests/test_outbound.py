@@ -70,14 +70,7 @@ class TestOutbound(SmsConversationCase):
         self.assertEqual(calls[0]["data"]["From"], self.number_b.number)
 
     def test_composer_proposes_and_lets_choose_the_sender(self):
-        composer = (
-            self.env["sms.composer"]
-            .with_user(self.user_seller_a)
-            .with_context(
-                default_res_model="res.partner", default_res_id=self.partner.id, default_composition_mode="comment"
-            )
-            .create({"body": "From the team line", "number_field_name": "phone"})
-        )
+        composer = self._composer(self.partner, "From the team line", user=self.user_seller_a)
         self.assertEqual(composer.sms_number_id, self.number_a, "the seller's own number is proposed")
         self.assertEqual(composer.sms_allowed_number_ids, self.number_a, "not another team's number")
         composer.sms_number_id = self.number_b
@@ -85,14 +78,7 @@ class TestOutbound(SmsConversationCase):
             composer._action_send_sms()
 
         self.team_b.member_ids |= self.user_seller_a
-        composer = (
-            self.env["sms.composer"]
-            .with_user(self.user_seller_a)
-            .with_context(
-                default_res_model="res.partner", default_res_id=self.partner.id, default_composition_mode="comment"
-            )
-            .create({"body": "From the team line", "number_field_name": "phone"})
-        )
+        composer = self._composer(self.partner, "From the team line", user=self.user_seller_a)
         self.assertEqual(composer.sms_allowed_number_ids, self.number_a | self.number_b)
         composer.sms_number_id = self.number_b
         with self.mock_twilio() as calls:
@@ -103,14 +89,7 @@ class TestOutbound(SmsConversationCase):
     def test_users_without_the_seller_right_keep_odoo_sms(self):
         user = mail_new_test_user(self.env, login="no_sms_right", groups="base.group_user,base.group_partner_manager")
         self.assertFalse(user._is_sms_seller())
-        composer = (
-            self.env["sms.composer"]
-            .with_user(user)
-            .with_context(
-                default_res_model="res.partner", default_res_id=self.partner.id, default_composition_mode="comment"
-            )
-            .create({"body": "Through Odoo", "number_field_name": "phone"})
-        )
+        composer = self._composer(self.partner, "Through Odoo", user=user)
         self.assertFalse(composer.sms_number_id)
         with self.mock_twilio() as calls:
             message = composer._action_send_sms()
