@@ -6,13 +6,14 @@ RUN_PORT ?= 8069
 
 BENCH_DB ?= crm_sms_conversation_bench
 
-.PHONY: help setup run test test-only lint bench clean
+.PHONY: help setup run test test-only lint bench screenshots clean
 
 help:
 	@echo "make run    set everything up and serve the addon with demo data on http://localhost:$(RUN_PORT) (admin/admin)"
 	@echo "make test   run the whole test suite (linters and Odoo tests on a fresh database)"
 	@echo "make lint   run ruff and pylint-odoo's mandatory checks"
 	@echo "make bench  measure the routing lookup against stock Odoo's phone searches (bench/README.md)"
+	@echo "make screenshots  redo docs/images/*.png against a running 'make run' (headless Chromium)"
 
 setup:
 	@bash $(SCRIPTS)/setup.sh
@@ -31,6 +32,10 @@ test: setup
 
 bench: setup
 	@bash bench/run_routing_lookup.sh "$(BENCH_DB)"
+
+screenshots: setup
+	@. $(SCRIPTS)/env.sh && "$$VENV/bin/python" $(SCRIPTS)/screenshots.py \
+		--url "http://localhost:$(RUN_PORT)" --db "$(RUN_DB)" --out docs/images
 
 clean:
 	rm -rf .build

@@ -148,3 +148,45 @@ class TestUi(HttpCase):
         self.start_tour(LIST_URL, "crm_sms_conversation_tour_move", login=self.seller.login)
         self.assertEqual((conversation.res_model, conversation.res_id), ("crm.lead", opportunity.id))
         self.assertEqual(conversation.message_ids.mapped("model"), ["crm.lead"])
+
+    def test_open_inbound_notification(self):
+        opportunity = self.env["crm.lead"].create(
+            {
+                "name": "Tour Quinn trackers",
+                "type": "opportunity",
+                "user_id": self.seller.id,
+                "phone": "+1 415 555 0866",
+            }
+        )
+        conversation = self._inbound("+14155550866", "Can we meet on Monday?")
+        self.assertEqual((conversation.res_model, conversation.res_id), ("crm.lead", opportunity.id))
+        message = conversation.message_ids
+        self.assertEqual(len(message), 1)
+        notification = message.notification_ids.filtered(lambda n: n.res_partner_id == self.seller.partner_id)
+        self.assertEqual(notification.notification_type, "inbox")
+        self.assertFalse(notification.is_read)
+
+        self.start_tour("/odoo", "crm_sms_conversation_tour_notification", login=self.seller.login)
+        self.assertTrue(notification.is_read, "Opening the notification reads it")
+        self.assertEqual(conversation.unread_count, 0, "Opening the pane marks the conversation read")
+
+    def test_text_message_activity(self):
+        opportunity = self.env["crm.lead"].create(
+            {
+                "name": "Tour Rita trackers",
+                "type": "opportunity",
+                "user_id": self.seller.id,
+                "phone": "+1 415 555 0867",
+            }
+        )
+        opportunity.activity_schedule(
+            "crm_sms_conversation.mail_activity_type_text_message",
+            summary="Confirm the delivery date",
+            user_id=self.seller.id,
+        )
+        self.start_tour(
+            "/odoo/action-crm.crm_lead_action_pipeline", "crm_sms_conversation_tour_activity", login=self.seller.login
+        )
+        conversation = self.Conversation.search([("res_model", "=", "crm.lead"), ("res_id", "=", opportunity.id)])
+        self.assertEqual(conversation.remote_number, "+14155550867")
+        self.assertIn("Your trackers ship on Thursday", conversation.message_ids.body)

@@ -247,3 +247,123 @@ registry.category("web_tour.tours").add("crm_sms_conversation_tour_move", {
         },
     ],
 });
+
+registry.category("web_tour.tours").add("crm_sms_conversation_tour_notification", {
+    steps: () => [
+        {
+            content: "Open the messaging menu",
+            trigger: ".o_menu_systray .o-mail-MessagingMenu-counter",
+            run() {
+                document.querySelector(".o_menu_systray i[aria-label='Messages']").click();
+            },
+        },
+        {
+            content: "Open the notification of the customer's text message",
+            trigger: ".o-mail-NotificationItem:contains('Tour Quinn trackers'):contains('Can we meet on Monday?')",
+            run: "click",
+        },
+        {
+            content: "The opportunity opens",
+            trigger: ".o_form_view .o_field_widget[name=name] :value('Tour Quinn trackers')",
+        },
+        {
+            content: "The pane shows the conversation, on the customer's number",
+            trigger: `${PANE}[data-res-model='crm.lead'] .o_crm_sms_conversation_record:contains('Tour Quinn trackers')`,
+        },
+        {
+            trigger: `${PANE} .o_crm_sms_conversation_remote_number:value('+14155550866')`,
+        },
+        {
+            trigger: `${PANE} .o_crm_sms_conversation_message_inbound:contains('Can we meet on Monday?')`,
+        },
+        {
+            content: "No chat window on top of the form",
+            trigger: "body:not(:has(.o-mail-ChatWindow))",
+        },
+    ],
+});
+
+registry.category("web_tour.tours").add("crm_sms_conversation_tour_activity", {
+    steps: () => [
+        {
+            content: "The opportunity's card shows its activity",
+            trigger: ".o_kanban_record:contains('Tour Rita trackers') .o-mail-ActivityButton",
+            run: "click",
+        },
+        {
+            content: "The activity popover offers to text",
+            trigger: ".o-mail-ActivityListPopoverItem:contains('Confirm the delivery date') .o_crm_sms_conversation_activity_text",
+            run: "click",
+        },
+        {
+            content: "The pane opens on the opportunity, ready to write",
+            trigger: `${PANE}[data-res-model='crm.lead'] .o_crm_sms_conversation_record:contains('Tour Rita trackers')`,
+        },
+        {
+            trigger: `${PANE} .o_crm_sms_conversation_remote_number:value('+14155550867')`,
+        },
+        {
+            trigger: `${PANE} .o_crm_sms_conversation_input:focus`,
+        },
+        {
+            content: "The popover is closed",
+            trigger: "body:not(:has(.o-mail-ActivityListPopover))",
+        },
+        {
+            content: "Close the pane",
+            trigger: `${PANE} .o_crm_sms_conversation_close`,
+            run: "click",
+        },
+        {
+            trigger: `body:not(:has(${PANE}))`,
+        },
+        {
+            content: "Open the opportunity",
+            trigger: ".o_kanban_record:contains('Tour Rita trackers')",
+            run: "click",
+        },
+        {
+            content: "The chatter lists the Text Message activity, with a Text action",
+            trigger: ".o-mail-Activity:contains('Confirm the delivery date') .o_crm_sms_conversation_activity_text",
+            run: "click",
+        },
+        {
+            content: "The pane opens, ready to write",
+            trigger: `${PANE}[data-res-model='crm.lead'] .o_crm_sms_conversation_record:contains('Tour Rita trackers')`,
+        },
+        {
+            trigger: `${PANE} .o_crm_sms_conversation_input:focus`,
+        },
+        {
+            content: "Write and send",
+            trigger: `${PANE} .o_crm_sms_conversation_input`,
+            run: "edit Your trackers ship on Thursday",
+        },
+        {
+            trigger: `${PANE} .o_crm_sms_conversation_send:enabled`,
+            run: "click",
+        },
+        {
+            trigger: `${PANE} .o_crm_sms_conversation_message_outbound:contains('Your trackers ship on Thursday')`,
+        },
+        {
+            content: "Close the pane",
+            trigger: `${PANE} .o_crm_sms_conversation_close`,
+            run: "click",
+        },
+        {
+            trigger: `body:not(:has(${PANE}))`,
+        },
+        {
+            content: "The chatter's Text message button opens the pane too",
+            trigger: ".o-mail-Chatter .o_crm_sms_conversation_chatter_text",
+            run: "click",
+        },
+        {
+            trigger: `${PANE} .o_crm_sms_conversation_message_outbound:contains('Your trackers ship on Thursday')`,
+        },
+        {
+            trigger: `${PANE} .o_crm_sms_conversation_input:focus`,
+        },
+    ],
+});

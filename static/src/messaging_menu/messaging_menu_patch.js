@@ -1,0 +1,58 @@
+import { MessagingMenu } from "@mail/core/public_web/messaging_menu";
+import { patch } from "@web/core/utils/patch";
+import { CONVERSATION_MODELS } from "../phone_field/sms_button_patch";
+
+/**
+ * Whether ``message``, the notification shown for ``thread`` in the
+ * messaging menu, is a text message a customer sent.
+ *
+ * The server tells the direction (``sms_direction``) and the customer's
+ * number (``sms_remote_number``) of the messages of a conversation; without
+ * them, any SMS notification on a contact, lead or opportunity counts as one.
+ */
+export function isInboundSmsNotification(thread, message) {
+    return Boolean(
+        message &&
+            message.message_type === "sms" &&
+            CONVERSATION_MODELS.includes(thread.model) &&
+            thread.id &&
+            message.sms_direction !== "outbound"
+    );
+}
+
+patch(MessagingMenu.prototype, {
+    setup() {
+        super.setup(...arguments);
+        this.conversationPane = this.env.services["crm_sms_conversation.pane"];
+    },
+
+    /** A customer's text message opens its record, with the conversation pane on the customer's number. */
+    openDiscussion(thread) {
+        const message = thread.needactionMessages?.at(-1);
+        if (!this.conversationPane || !isInboundSmsNotification(thread, message)) {
+            return super.openDiscussion(...arguments);
+        }
+        this.dropdown.close();
+        return this.openSmsConversation(thread, message);
+    },
+
+    async openSmsConversation(thread, message) {
+        const { model: resModel, id: resId } = thread;
+        await this.env.services.action.doAction({
+            type: "ir.actions.act_window",
+            res_model: resModel,
+            res_id: resId,
+            views: [[false, "form"]],
+        });
+        await this.conversationPane.open({
+            resModel,
+            resId,
+            // Without it, the pane shows the record's latest conversation.
+            remoteNumber: message.sms_remote_number || false,
+        });
+        // The seller saw it: like opening the record's chat window, this reads the notification.
+        if (thread.needactionMessages.length) {
+            await thread.markAllMessagesAsRead();
+        }
+    },
+});
