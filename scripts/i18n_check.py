@@ -403,10 +403,23 @@ def main(argv=None):
     parser.add_argument("po", nargs="+", help="the translations to check, e.g. i18n/es.po i18n/gl.po")
     parser.add_argument("--sync", action="store_true", help="first rewrite each .po from the .pot (keeps translations)")
     parser.add_argument("--strict", action="store_true", help="entries no longer in the .pot are problems too")
+    parser.add_argument(
+        "--current", metavar="EXPORTED_POT", help="a fresh export of the module: the .pot must hold the same msgids"
+    )
     args = parser.parse_args(argv)
 
     try:
         _pot_header, pot_entries = parse_po(args.pot)
+        stale = False
+        if args.current:
+            current = {entry.msgid for entry in parse_po(args.current)[1]}
+            committed = {entry.msgid for entry in pot_entries}
+            for msgid in sorted(current - committed):
+                print(f"{args.pot}: missing (run the export again): {_short(msgid)!r}")
+            for msgid in sorted(committed - current):
+                print(f"{args.pot}: no longer in the code: {_short(msgid)!r}")
+            stale = current != committed
+            print(f"{args.pot}: {'STALE' if stale else 'OK'}: {len(committed)} msgids, export has {len(current)}")
         if args.sync:
             for po_path in args.po:
                 added, dropped = sync_po(args.pot, po_path)
@@ -431,7 +444,7 @@ def main(argv=None):
     except (OSError, PoError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    return 1 if failed else 0
+    return 1 if failed or stale else 0
 
 
 if __name__ == "__main__":

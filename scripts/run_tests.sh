@@ -19,4 +19,17 @@ echo "Installing $ADDON_NAME on a fresh database '$DB' and running its tests (lo
     --log-level=test --max-cron-threads=0 > "$LOG" 2>&1
 rc=$?
 
-"$VENV/bin/python" "$(dirname "$0")/test_report.py" "$LOG" "$rc"
+# On a full run, the translation template must hold every string of the code.
+extra=""
+if [ -z "${TEST_TAGS:-}" ] && [ "$rc" -eq 0 ]; then
+    pot="$BUILD_DIR/exported.pot"
+    "$(dirname "$0")/odoo.sh" -d "$DB" --i18n-export="$pot" --modules="$ADDON_NAME" \
+        --stop-after-init --log-level=error >> "$LOG" 2>&1
+    if ! "$VENV/bin/python" "$(dirname "$0")/i18n_check.py" --current "$pot" \
+            "$ADDON_DIR/i18n/$ADDON_NAME.pot" "$ADDON_DIR"/i18n/*.po > "$BUILD_DIR/i18n.log" 2>&1; then
+        cat "$BUILD_DIR/i18n.log"
+        extra="the translation template or a translation is not up to date (see above)"
+    fi
+fi
+
+EXTRA_PROBLEM="$extra" "$VENV/bin/python" "$(dirname "$0")/test_report.py" "$LOG" "$rc"

@@ -7,6 +7,7 @@ was logged (expected errors are muted by the tests), or Odoo exited non-zero.
 The last line printed is "N passed, N failed".
 """
 
+import os
 import re
 import sys
 
@@ -38,6 +39,8 @@ def main(log_path, exit_code):
         problems.append(f"{len(skipped)} test(s) skipped")
     if error_lines:
         problems.append(f"{len(error_lines)} ERROR line(s) logged")
+    if os.environ.get("EXTRA_PROBLEM"):
+        problems.append(os.environ["EXTRA_PROBLEM"])
     for line in (error_lines + skipped)[:30]:
         print(line)
     bad = failed + errors

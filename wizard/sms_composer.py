@@ -7,7 +7,9 @@ from ..tools.phone import normalize_e164
 class SmsComposer(models.TransientModel):
     _inherit = "sms.composer"
 
-    sms_allowed_number_ids = fields.Many2many("sms.number", compute="_compute_sms_allowed_number_ids")
+    sms_allowed_number_ids = fields.Many2many(
+        "sms.number", string="Allowed Sender Numbers", compute="_compute_sms_allowed_number_ids"
+    )
     sms_number_count = fields.Integer(compute="_compute_sms_allowed_number_ids")
     sms_number_id = fields.Many2one(
         "sms.number",
