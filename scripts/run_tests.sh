@@ -8,7 +8,7 @@ set -uo pipefail
 DB=${TEST_DB:-${ADDON_NAME}_test_$$}
 LOG=${TEST_LOG:-$BUILD_DIR/test.log}
 TAGS=${TEST_TAGS:-/$ADDON_NAME}
-mkdir -p "$(dirname "$LOG")"
+mkdir -p "$(dirname "$LOG")" "$BUILD_DIR"
 
 dropdb --if-exists "$DB" >/dev/null 2>&1
 trap 'dropdb --if-exists "$DB" >/dev/null 2>&1' EXIT
