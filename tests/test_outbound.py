@@ -1,3 +1,5 @@
+import json
+
 import requests
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 
@@ -337,3 +339,39 @@ class TestSimulator(SmsConversationCase):
         )
         with self.assertRaisesRegex(UserError, "international format"):
             wizard.action_send()
+
+
+@tagged("post_install", "-at_install")
+class TestLiveUpdates(SmsConversationCase):
+    def _bus_payloads(self, notification_type, partner):
+        self.env.cr.flush()  # bus notifications are written when the transaction commits
+        notifications = self.env["bus.bus"].sudo().search([("message", "like", notification_type)])
+        return [
+            json.loads(n.message)["payload"]
+            for n in notifications
+            if json.loads(n.channel)[1:] == ["res.partner", partner.id]
+        ]
+
+    def test_delivery_report_reaches_open_panes(self):
+        partner = self._partner("Live Customer", phone="(415) 555-0123", user_id=self.user_seller_a.id)
+        with self.mock_twilio():
+            message = self._send_from(partner)
+            self._process_queue()
+        sid = self._notifications(message).sms_tracker_ids.provider_message_id
+        self.account._receive(
+            "status",
+            {"external_id": sid, "status": "delivered", "error_code": "", "error_message": "", "sms_uuid": ""},
+        )
+        payloads = self._bus_payloads("crm_sms_conversation/status", self.user_seller_a.partner_id)
+        self.assertTrue(
+            any(message.id in p["message_ids"] for p in payloads), "the seller's open pane shows 'delivered' live"
+        )
+        self.assertTrue(all(p["conversation_id"] == message.sms_conversation_id.id for p in payloads))
+
+    def test_reading_updates_the_other_sellers_counts(self):
+        self.team_a.member_ids |= self.user_seller_c
+        self._partner("Read Customer", phone="(415) 555-0123", user_id=self.user_seller_a.id)
+        conversation = self._receive("Unread until opened").sms_conversation_id
+        self.env["sms.conversation"].with_user(self.user_seller_a).mark_read(conversation.id)
+        payloads = self._bus_payloads("crm_sms_conversation/status", self.user_seller_c.partner_id)
+        self.assertTrue(any(p.get("read") and p["conversation_id"] == conversation.id for p in payloads))
