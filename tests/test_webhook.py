@@ -112,7 +112,7 @@ class TestInboundWebhook(SmsWebhookCase):
         self.assertEqual(response.status_code, 413)
         self._assert_nothing_stored()
 
-    @mute_logger(CONTROLLER_LOGGER, "odoo.http")
+    @mute_logger(CONTROLLER_LOGGER)
     def test_oversized_request_is_refused_before_parsing(self):
         response = self._post_twilio("inbound", self._inbound_params("x" * (200 * 1024)))
         self.assertEqual(response.status_code, 413)
