@@ -30,7 +30,6 @@ OPT_IN_KEYWORDS = frozenset({"START", "UNSTOP"})
 CONVERSATION_MODELS = ("res.partner", "crm.lead")
 
 ROUTING_RULES = [
-    ("existing", "Existing conversation"),
     ("single", "Single candidate"),
     ("rule_1", "Rule 1: most recent conversation"),
     ("rule_2", "Rule 2: owner assigned to the number"),
