@@ -33,6 +33,7 @@
             "crm_sms_conversation/static/tests/tours/**/*",
         ],
     },
+    "pre_init_hook": "pre_init_hook",
     "installable": True,
     "application": False,
 }

@@ -1,3 +1,4 @@
+from odoo.addons.crm_sms_conversation.hooks import PHONE_KEY_TABLES, fill_phone_keys
 from odoo.tests import tagged
 from odoo.tools import SQL
 
@@ -222,3 +223,29 @@ class TestRoutingLookupPlan(SmsConversationCase):
             plan = "\n".join(row[0] for row in self.env.cr.fetchall())
             self.assertNotIn(f"Seq Scan on {table}", plan, plan)
             self.assertIn("Index", plan, plan)
+
+
+@tagged("post_install", "-at_install")
+class TestPhoneKeysAtInstall(SmsConversationCase):
+    def test_sql_fill_matches_the_orm(self):
+        """The installation hook writes the same keys as the fields' compute method."""
+        be = self.env.ref("base.be")
+        partners = (
+            self._partner("National", phone="(415) 555-0123", mobile="415.555.0124")
+            | self._partner("Belgian", mobile="0470 12 34 56", country_id=be.id)
+            | self._partner("No country", phone="415 555 0125", country_id=False)
+            | self._partner("International", phone="00 44 20 8366 1177")
+            | self._partner("Not a number", phone="call me")
+        )
+        lead = self._lead("Lead", phone="020 8366 1177", country_id=self.env.ref("base.uk").id)
+        expected = {r: (r.sms_phone_e164, r.sms_mobile_e164) for r in (*partners, lead)}
+        self.assertEqual(expected[partners[1]], (False, "+32470123456"))
+        self.env.flush_all()
+        for table in PHONE_KEY_TABLES:
+            self.env.cr.execute(
+                SQL("UPDATE %s SET sms_phone_e164 = NULL, sms_mobile_e164 = NULL", SQL.identifier(table))
+            )
+        for table in PHONE_KEY_TABLES:
+            fill_phone_keys(self.env.cr, table, self.env.company.country_id.code, batch_size=2)
+        self.env.invalidate_all()
+        self.assertEqual({r: (r.sms_phone_e164, r.sms_mobile_e164) for r in expected}, expected)
