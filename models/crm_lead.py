@@ -19,10 +19,9 @@ class CrmLead(models.Model):
         self.ensure_one()
         return self.active and not self.stage_id.is_won
 
-    def _sms_routing_label(self):
+    def _sms_type_label(self):
         self.ensure_one()
-        kind = self.env._("Opportunity") if self.type == "opportunity" else self.env._("Lead")
-        return f"{kind} {self.display_name}"
+        return self.env._("Opportunity") if self.type == "opportunity" else self.env._("Lead")
 
     def _sms_routing_author(self, remote_number):
         self.ensure_one()

@@ -472,7 +472,7 @@ class SmsConversation(models.Model):
             "model": record._name,
             "id": record.id,
             "name": record.display_name,
-            "type_label": record._sms_routing_label().removesuffix(record.display_name).strip(),
+            "type_label": record._sms_type_label(),
         }
 
     @api.model
@@ -707,16 +707,13 @@ class SmsConversation(models.Model):
         else:
             self.sudo().write({"res_model": target._name, "res_id": target.id})
             conversation = self
-        reason = _(
-            "Moved by %(user)s from %(origin)s.",
-            user=self.env.user.name,
-            origin=source._sms_routing_label() if source else "-",
-        )
+        origin = source._sms_routing_label() if source else "-"
+        reason = _("Moved by %(user)s from %(origin)s.", user=self.env.user.name, origin=origin)
         conversation.sudo().write({"routing_rule": "manual", "routing_reason": reason})
         log = _(
             "Text message conversation with %(number)s moved from %(origin)s to %(target)s by %(user)s.",
             number=conversation.remote_number,
-            origin=source._sms_routing_label() if source else "-",
+            origin=origin,
             target=target._sms_routing_label(),
             user=self.env.user.name,
         )

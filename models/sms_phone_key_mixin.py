@@ -62,9 +62,14 @@ class SmsPhoneKeyMixin(models.AbstractModel):
         self.ensure_one()
         return self.active
 
+    def _sms_type_label(self):
+        """Contact, Company, Opportunity or Lead."""
+        raise NotImplementedError()
+
     def _sms_routing_label(self):
+        """The record as routing reasons and logs name it, e.g. "Opportunity Fleet tracking"."""
         self.ensure_one()
-        return self.display_name
+        return f"{self._sms_type_label()} {self.display_name}"
 
     def _sms_routing_author(self, remote_number):
         """Partner authoring an inbound message from ``remote_number``, if known."""

@@ -52,11 +52,11 @@ class SmsTracker(models.Model):
         res = super()._update_sms_notifications(
             notification_status, failure_type=failure_type, failure_reason=failure_reason
         )
-        messages = self.mail_notification_id.mail_message_id.filtered("sms_conversation_id")
-        if messages:
-            conversations = messages.sms_conversation_id.sudo()
-            conversations.has_failure = notification_status in ("exception", "bounce")
-            conversations._notify_status(messages)
+        # From the states the notifications now have: Odoo ignores some late reports.
+        notifications = self.mail_notification_id.filtered("mail_message_id.sms_conversation_id")
+        for conversation, notifs in notifications.grouped(lambda n: n.mail_message_id.sms_conversation_id).items():
+            conversation.sudo().has_failure = any(n.notification_status in ("exception", "bounce") for n in notifs)
+            conversation._notify_status(notifs.mail_message_id)
         return res
 
     def _action_update_from_provider_failure(self, failure_type, error_code="", error_message=""):

@@ -284,6 +284,18 @@ class TestOutbound(SmsConversationCase):
         self._report(message, "delivered")
         self.assertEqual(self._report(message, "sent").notification_status, "sent", "a late 'sent' keeps 'delivered'")
 
+    def test_failed_deliveries_flag_follows_the_chatter_state(self):
+        message = self._sent_message()
+        conversation = message.sms_conversation_id
+        self._report(message, "failed", "30007")
+        self.assertTrue(conversation.has_failure, "listed under Failed Deliveries")
+        second = self._sent_message()
+        self._report(second, "delivered")
+        self.assertFalse(conversation.has_failure, "the last message went through")
+        self._report(second, "failed", "30007")
+        self.assertEqual(self._notifications(second).notification_status, "sent", "Odoo keeps 'delivered'")
+        self.assertFalse(conversation.has_failure, "a report Odoo ignores changes no flag")
+
     def test_duplicate_status_report_is_stored_once(self):
         message = self._sent_message()
         self._report(message, "delivered")
