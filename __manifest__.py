@@ -20,6 +20,7 @@
         "views/sms_conversation_views.xml",
         "views/sms_conversation_pane_views.xml",
         "views/sms_event_views.xml",
+        "views/res_config_settings_views.xml",
         "views/crm_sms_conversation_menus.xml",
     ],
     "demo": [
@@ -34,6 +35,7 @@
         ],
     },
     "pre_init_hook": "pre_init_hook",
+    "uninstall_hook": "uninstall_hook",
     "installable": True,
     "application": False,
 }

@@ -7,16 +7,24 @@ them in batches by SQL, with the same normalization as the fields' compute
 method; Odoo then adopts the existing columns instead of computing them.
 """
 
+import logging
+
 from odoo.tools import SQL, sql
 
 from .tools.phone import normalize_e164
+
+_logger = logging.getLogger(__name__)
 
 PHONE_KEY_TABLES = ("res_partner", "crm_lead")
 PHONE_KEY_COLUMNS = ("sms_phone_e164", "sms_mobile_e164")
 
 
 def pre_init_hook(env):
-    region = env.company.country_id.code or None
+    # As _sms_phone_region does: the main company's country, never the current user's company.
+    main_company = env.ref("base.main_company", raise_if_not_found=False) or env["res.company"].search(
+        [], order="id", limit=1
+    )
+    region = main_company.country_id.code or None
     for table in PHONE_KEY_TABLES:
         if not sql.table_exists(env.cr, table):
             continue
@@ -78,3 +86,12 @@ def fill_phone_keys(cr, table, default_region, batch_size=5000):
                 )
             )
             written += len(values)
+
+
+def uninstall_hook(env):
+    """Messages still queued for an SMS account would go out through Odoo's
+    IAP service once the addon is gone: cancel them (the chatter shows it)."""
+    queued = env["sms.sms"].sudo().search([("sms_account_id", "!=", False), ("state", "=", "outgoing")])
+    if queued:
+        _logger.info("Canceling %s text messages queued for an SMS account", len(queued))
+        queued.action_set_canceled()

@@ -1,9 +1,11 @@
 import dataclasses
+import functools
 import logging
 import re
 
 from odoo.http import Controller, request, route
 
+from ..models.sms_event import wake_cron_workers
 from ..tools.phone import normalize_e164
 from ..tools.sms_provider import InvalidPayload, PayloadTooLarge
 
@@ -11,7 +13,7 @@ _logger = logging.getLogger(__name__)
 
 FORM_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 MAX_BODY_BYTES = 64 * 1024
-SMS_UUID_RE = re.compile(r"^[0-9a-f]{32}$")
+SMS_UUID_RE = re.compile(r"[0-9a-f]{32}")
 
 
 class SmsWebhookController(Controller):
@@ -26,18 +28,30 @@ class SmsWebhookController(Controller):
         save_session=False,
     )
     def webhook(self, token, kind, **kwargs):
+        """Verify, store with the request's own cursor and answer: Odoo
+        commits as the request ends, before the answer leaves. Processing
+        happens afterwards, in the processing cron."""
+        httprequest = request.httprequest
+        if httprequest.method != "POST":
+            # werkzeug lets OPTIONS (and HEAD) reach a POST-only route: only POST may act.
+            return request.make_response("", headers=[("Allow", "POST")], status=405)
         if kind not in ("inbound", "status"):
             return self._reply(404, "Not Found")
-        httprequest = request.httprequest
         if httprequest.mimetype not in FORM_CONTENT_TYPES:
             _logger.warning("SMS webhook: refused content type %r", httprequest.mimetype)
             return self._reply(415, "Unsupported Media Type")
 
         account_sudo = request.env["sms.account"].sudo()._get_by_webhook_token(token)
         api = account_sudo._get_provider_api() if account_sudo else None
+        # The raw body was kept before the form was parsed (see ir.http's _pre_dispatch).
+        raw_body = httprequest.get_data(cache=True)
         params = list(httprequest.form.items(multi=True))
-        url = self._signed_url(account_sudo) if account_sudo else ""
-        if not api or not api.verify_request(url, params, httprequest.headers, b""):
+        url = (
+            account_sudo._get_signed_url(httprequest.path, httprequest.query_string.decode(errors="replace"))
+            if account_sudo
+            else ""
+        )
+        if not api or not api.verify_request(url, params, httprequest.headers, raw_body):
             # Same answer for an unknown token, a disabled account and a bad signature.
             _logger.warning("SMS webhook: refused %s call with an unknown token or a bad signature", kind)
             return self._reply(403, "Forbidden")
@@ -52,11 +66,16 @@ class SmsWebhookController(Controller):
             _logger.warning("SMS webhook: refused %s call of account %s: %s", kind, account_sudo.id, exc)
             return self._reply(exc.status, f"Refused: {exc}")
 
-        account_sudo._receive_webhook(kind, dataclasses.asdict(event), params)
+        _event_id, wake = account_sudo._receive_webhook(kind, dataclasses.asdict(event), params)
         if kind == "inbound":
             body, content_type = api.inbound_response()
-            return request.make_response(body, headers=[("Content-Type", content_type)])
-        return self._reply(200, "")
+            response = request.make_response(body, headers=[("Content-Type", content_type)])
+        else:
+            response = self._reply(200, "")
+        if wake:
+            # Once the answer is sent and the request's connection given back.
+            response.call_on_close(functools.partial(wake_cron_workers, request.db))
+        return response
 
     @staticmethod
     def _check_inbound(account_sudo, inbound):
@@ -77,17 +96,9 @@ class SmsWebhookController(Controller):
     def _status_sms_uuid():
         """Our message id, set in the status callback URL of each message."""
         sms_uuid = request.httprequest.args.get("sms_uuid", "")
-        if sms_uuid and not SMS_UUID_RE.match(sms_uuid):
+        if sms_uuid and not SMS_UUID_RE.fullmatch(sms_uuid):
             raise InvalidPayload("malformed sms_uuid")
         return sms_uuid
-
-    @staticmethod
-    def _signed_url(account_sudo):
-        """The URL the provider signed: the configured base URL, not the Host header."""
-        httprequest = request.httprequest
-        query = httprequest.query_string.decode(errors="replace")
-        url = account_sudo.get_base_url().rstrip("/") + httprequest.path
-        return f"{url}?{query}" if query else url
 
     @staticmethod
     def _reply(status, text):

@@ -14,3 +14,5 @@ from . import res_partner
 from . import res_users
 from . import crm_lead
 from . import ir_http
+from . import phone_blacklist
+from . import res_config_settings

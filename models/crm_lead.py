@@ -11,6 +11,12 @@ class CrmLead(models.Model):
             self.env["sms.conversation"]._sync_owner(self)
         return res
 
+    def _merge_dependences(self, opportunities):
+        """Merged leads' conversations follow their messages to the merged lead."""
+        res = super()._merge_dependences(opportunities)
+        self.env["sms.conversation"]._merge_records(opportunities, self)
+        return res
+
     def _sms_routing_type_rank(self):
         self.ensure_one()
         return 2 if self.type == "opportunity" else 3
@@ -19,9 +25,9 @@ class CrmLead(models.Model):
         self.ensure_one()
         return self.active and not self.stage_id.is_won
 
-    def _sms_type_label(self):
+    def _sms_type_code(self):
         self.ensure_one()
-        return self.env._("Opportunity") if self.type == "opportunity" else self.env._("Lead")
+        return "opportunity" if self.type == "opportunity" else "lead"
 
     def _sms_routing_author(self, remote_number):
         self.ensure_one()

@@ -21,4 +21,6 @@ class IrHttp(models.AbstractModel):
                 raise LengthRequired()
             if length and length > MAX_WEBHOOK_REQUEST_SIZE:
                 raise RequestEntityTooLarge()
+            # Keep the raw body before the form is parsed: signatures may cover it.
+            request.httprequest.get_data(cache=True)
         return super()._pre_dispatch(rule, args)

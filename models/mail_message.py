@@ -1,4 +1,8 @@
-from odoo import fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError
+
+# Set by the addon only: they put a message in a customer's conversation.
+SMS_MESSAGE_FIELDS = frozenset({"sms_conversation_id", "sms_direction"})
 
 
 class MailMessage(models.Model):
@@ -8,6 +12,24 @@ class MailMessage(models.Model):
         "sms.conversation", string="SMS Conversation", index="btree_not_null", ondelete="set null"
     )
     sms_direction = fields.Selection([("inbound", "Received"), ("outbound", "Sent")], string="SMS Direction")
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        if any(SMS_MESSAGE_FIELDS & set(vals) for vals in vals_list):
+            self._sms_check_conversation_fields()
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if SMS_MESSAGE_FIELDS & set(vals):
+            self._sms_check_conversation_fields()
+        return super().write(vals)
+
+    def _sms_check_conversation_fields(self):
+        """Only the addon's own code (in superuser mode, or as the SMS Gateway
+        processing a provider's call) files messages in a conversation: a
+        user posting over RPC cannot forge a customer's message."""
+        if not (self.env.su or self.env.user._is_sms_gateway()):
+            raise AccessError(_("Only text message conversations may file a message as a text message."))
 
     def _extras_to_store(self, store, format_reply):
         """Tell the web client which messages are text messages of a conversation

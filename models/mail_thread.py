@@ -5,7 +5,25 @@ class MailThread(models.AbstractModel):
     _inherit = "mail.thread"
 
     def _get_message_create_valid_field_names(self):
+        # Checked on the message itself: only the addon's own code may set them.
         return super()._get_message_create_valid_field_names() | {"sms_conversation_id", "sms_direction"}
+
+    def _message_compute_author(self, author_id=None, email_from=None, raise_on_email=True):
+        """The SMS Gateway (a technical user, without e-mail in a customer's
+        database) processes webhooks: what it posts or notifies (a lead's
+        assignment, automations' activities and e-mails, notices) never fails
+        for lack of a sender address. Its mails leave from the company's
+        default sender, or wait in the queue without one."""
+        if not self.env.user._is_sms_gateway():
+            return super()._message_compute_author(author_id, email_from, raise_on_email=raise_on_email)
+        author_id, email_from = super()._message_compute_author(author_id, email_from, raise_on_email=False)
+        return author_id, email_from or self._sms_gateway_email_from()
+
+    def _sms_gateway_email_from(self):
+        """Sender address of what the SMS Gateway posts: the company's default
+        "from" (alias domain or --email-from), else the company's e-mail."""
+        company = self.env.company
+        return self.env["ir.mail_server"]._get_default_from_address() or company.email_formatted or False
 
     def _notify_get_recipients(self, message, msg_vals=False, **kwargs):
         """A customer's inbound SMS only reaches internal users, in their Inbox.
@@ -23,25 +41,25 @@ class MailThread(models.AbstractModel):
         return internal
 
     def _notify_thread_by_sms(self, message, recipients_data, msg_vals=False, put_in_queue=False, **kwargs):
-        """Route SMS through the company's SMS account when it has one.
+        """Route SMS through the company's SMS account when it has an active one.
 
-        The SMS are queued (never sent inside the user's request), linked to
-        their sender number and conversation, and the queue is woken up.
+        Whoever posts (a seller, an automation, a scheduled action), the SMS
+        are then queued (never sent inside the request), given to the account
+        with their sender number and conversation, and the queue is woken up.
+        Companies without an active account keep Odoo's own SMS service.
         """
         if message.sms_direction == "inbound":
             return True
         company = self._sms_conversation_company()
-        # Only SMS sellers send through the SMS accounts; others keep Odoo's own SMS service.
-        if not self.env.user._is_sms_seller() or not self.env["sms.account"].sudo().search_count(
-            [("company_id", "=", company.id)], limit=1
-        ):
+        account = self.env["sms.account"]._get_sending_account(company)
+        if not account:
             return super()._notify_thread_by_sms(
                 message, recipients_data, msg_vals=msg_vals, put_in_queue=put_in_queue, **kwargs
             )
         res = super()._notify_thread_by_sms(message, recipients_data, msg_vals=msg_vals, put_in_queue=True, **kwargs)
         sms = self.env["sms.sms"].sudo().search([("mail_message_id", "=", message.id), ("state", "=", "outgoing")])
         if sms:
-            sms._sms_conversation_prepare(self, company)
+            sms._sms_conversation_prepare(self, company, account)
             self.env.ref("sms.ir_cron_sms_scheduler_action").sudo()._trigger()
         return res
 

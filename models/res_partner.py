@@ -15,9 +15,9 @@ class ResPartner(models.Model):
         self.ensure_one()
         return 1 if self.is_company else 0
 
-    def _sms_type_label(self):
+    def _sms_type_code(self):
         self.ensure_one()
-        return self.env._("Company") if self.is_company else self.env._("Contact")
+        return "company" if self.is_company else "contact"
 
     def _sms_routing_author(self, remote_number):
         self.ensure_one()

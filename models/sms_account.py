@@ -1,5 +1,6 @@
 import dataclasses
 import hashlib
+import json
 import logging
 import secrets
 import uuid
@@ -18,8 +19,28 @@ _logger = logging.getLogger(__name__)
 WEBHOOK_ROUTE = "/crm_sms_conversation/webhook"
 
 
+MANAGER_GROUP = "crm_sms_conversation.crm_sms_conversation_group_manager"
+# What a secret field shows once a value is saved: the value itself is never read back.
+SECRET_MASK = "••••••••"
+
+
 def _new_webhook_token():
     return secrets.token_urlsafe(32)
+
+
+def secret_field(string, **kwargs):
+    """A provider credential: write-only, never returned by ``read`` (it shows
+    ``SECRET_MASK`` once set), kept out of the ORM's reach in the
+    ``provider_secrets`` column, copied and exported never."""
+    return fields.Char(
+        string,
+        compute="_compute_secret_fields",
+        inverse="_inverse_secret_fields",
+        copy=False,
+        exportable=False,
+        groups=MANAGER_GROUP,
+        **kwargs,
+    )
 
 
 def _hash_token(token):
@@ -33,7 +54,9 @@ class SmsAccount(models.Model):
 
     name = fields.Char(required=True)
     sequence = fields.Integer(default=10)
-    active = fields.Boolean(default=True)
+    active = fields.Boolean(
+        default=True, help="An archived account neither receives nor sends: its queued messages fail with a reason."
+    )
     provider = fields.Selection(
         [("simulator", "Simulator (no network)"), ("twilio", "Twilio")],
         required=True,
@@ -41,9 +64,14 @@ class SmsAccount(models.Model):
     )
     company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company, index=True)
     number_ids = fields.One2many("sms.number", "account_id", string="Numbers")
-    twilio_account_sid = fields.Char("Account SID", groups="crm_sms_conversation.crm_sms_conversation_group_manager")
-    twilio_auth_token = fields.Char(
-        "Auth Token", groups="crm_sms_conversation.crm_sms_conversation_group_manager", copy=False, exportable=False
+    twilio_account_sid = fields.Char("Account SID", groups=MANAGER_GROUP)
+    twilio_auth_token = secret_field(
+        "Auth Token", help="Twilio's Auth Token. Saved write-only: type it again to change it."
+    )
+    simulator_secret = secret_field(
+        "Signing Secret",
+        help="Key of the Simulator's webhook signatures (X-Simulator-Signature), generated at creation. "
+        "Set your own to sign calls by hand.",
     )
     api_base_url = fields.Char(
         "API Base URL",
@@ -56,53 +84,123 @@ class SmsAccount(models.Model):
         copy=False,
         exportable=False,
         default=lambda self: _new_webhook_token(),
-        groups="crm_sms_conversation.crm_sms_conversation_group_manager",
+        groups=MANAGER_GROUP,
         help="Secret part of the webhook URLs. Regenerate it if the URLs leaked: "
         "then paste the new URLs in the provider's console.",
     )
     webhook_token_hash = fields.Char(
         compute="_compute_webhook_token_hash", store=True, index=True, copy=False, groups="base.group_system"
     )
+    webhook_base_url = fields.Char(
+        "Public URL",
+        required=True,
+        default=lambda self: self._default_webhook_base_url(),
+        groups=MANAGER_GROUP,
+        help="Address of this Odoo as the provider calls it, e.g. https://crm.example.com (a path prefix such as "
+        "https://example.com/odoo is kept). The webhook URLs start with it and signatures are checked against it, "
+        "whatever the server's base URL becomes.",
+    )
+    base_url_warning = fields.Char(compute="_compute_base_url_warning", groups=MANAGER_GROUP)
     inbound_url = fields.Char(
         "Inbound Messages URL",
         compute="_compute_webhook_urls",
         exportable=False,
-        groups="crm_sms_conversation.crm_sms_conversation_group_manager",
+        groups=MANAGER_GROUP,
         help="Paste it in the provider's console as the URL called when a message comes in.",
     )
     status_url = fields.Char(
         "Delivery Reports URL",
         compute="_compute_webhook_urls",
         exportable=False,
-        groups="crm_sms_conversation.crm_sms_conversation_group_manager",
-        help="Status callback URL. Set on every message sent; paste it in the provider's console too.",
+        groups=MANAGER_GROUP,
+        help="Status callback URL. Odoo sets it on every message it sends: the provider's console needs it only "
+        "for messages sent from elsewhere (a Messaging Service's status callback).",
     )
 
     _sql_constraints = [
         ("webhook_token_unique", "unique(webhook_token)", "The webhook token must be unique."),
     ]
 
+    def init(self):
+        # Credentials live outside any ORM field: nothing reads them back over RPC.
+        self.env.cr.execute("ALTER TABLE sms_account ADD COLUMN IF NOT EXISTS provider_secrets jsonb")
+
+    @api.model
+    def _default_webhook_base_url(self):
+        """The company's public address (its website's domain, else web.base.url)."""
+        return self.env.company.get_base_url() or ""
+
+    @api.depends("provider")
+    def _compute_secret_fields(self):
+        names = self._secret_field_names()
+        stored = self._read_secrets()
+        for account in self:
+            saved = stored.get(account.id, {})
+            for name in names:
+                account[name] = SECRET_MASK if saved.get(name) else False
+
+    def _inverse_secret_fields(self):
+        names = self._secret_field_names()
+        for account in self:
+            values = {name: account[name] for name in names}
+            for name, value in values.items():
+                if value != SECRET_MASK:  # the mask means "saved, unchanged"
+                    account._set_secret(name, value or None)
+
     @api.depends("webhook_token")
     def _compute_webhook_token_hash(self):
         for account in self:
             account.webhook_token_hash = _hash_token(account.webhook_token) if account.webhook_token else False
 
-    @api.depends("webhook_token")
+    @api.depends("webhook_token", "webhook_base_url")
     def _compute_webhook_urls(self):
         for account in self:
-            token = account.sudo().webhook_token
-            if not token:
+            account_sudo = account.sudo()
+            token, base = account_sudo.webhook_token, account_sudo.webhook_base_url
+            if not token or not base:
                 account.inbound_url = account.status_url = False
                 continue
-            base = url_join(account.get_base_url(), f"{WEBHOOK_ROUTE}/{token}/")
-            account.inbound_url = url_join(base, "inbound")
-            account.status_url = url_join(base, "status")
+            prefix = url_join(base.rstrip("/") + "/", f"{WEBHOOK_ROUTE.lstrip('/')}/{token}/")
+            account.inbound_url = url_join(prefix, "inbound")
+            account.status_url = url_join(prefix, "status")
+
+    @api.depends("webhook_base_url", "company_id")
+    def _compute_base_url_warning(self):
+        for account in self:
+            current = (account.get_base_url() or "").rstrip("/")
+            given = (account.sudo().webhook_base_url or "").rstrip("/")
+            if given and current and current != given:
+                account.base_url_warning = _(
+                    "This server's base URL is now %(current)s, but the provider was given %(given)s. Webhooks "
+                    "keep working while %(given)s reaches this server; if it no longer does, change the Public URL "
+                    "and paste the new webhook URLs in the provider's console.",
+                    current=current,
+                    given=given,
+                )
+            else:
+                account.base_url_warning = False
+
+    # CRUD ----------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        accounts = super().create(vals_list)
+        for account in accounts:
+            if account.provider == "simulator" and not account._get_secret("simulator_secret"):
+                account._set_secret("simulator_secret", secrets.token_urlsafe(32))
+        return accounts
 
     # Actions -------------------------------------------------------------
 
     def action_regenerate_webhook_token(self):
         for account in self:
             account.webhook_token = _new_webhook_token()
+        return True
+
+    def action_use_current_base_url(self):
+        """Take the server's current base URL as the public URL (the provider's console must follow)."""
+        for account in self:
+            account.webhook_base_url = account.get_base_url()
         return True
 
     def action_simulate_reply(self):
@@ -119,6 +217,40 @@ class SmsAccount(models.Model):
             "context": {"default_number_id": self.number_ids[:1].id},
         }
 
+    # Secrets -------------------------------------------------------------
+
+    @api.model
+    def _secret_field_names(self):
+        return [name for name, field in self._fields.items() if field.inverse == "_inverse_secret_fields"]
+
+    def _read_secrets(self):
+        """{account id: {secret field: value}} of the stored credentials (server side only)."""
+        ids = [account_id for account_id in self.ids if isinstance(account_id, int)]
+        if not ids:
+            return {}
+        self.env.cr.execute("SELECT id, provider_secrets FROM sms_account WHERE id IN %s", (tuple(ids),))
+        return {account_id: secrets_ or {} for account_id, secrets_ in self.env.cr.fetchall()}
+
+    def _get_secret(self, name):
+        self.ensure_one()
+        return self._read_secrets().get(self.id, {}).get(name) or ""
+
+    def _set_secret(self, name, value):
+        self.ensure_one()
+        if value:
+            self.env.cr.execute(
+                """
+                UPDATE sms_account SET provider_secrets = COALESCE(provider_secrets, '{}'::jsonb) || %s::jsonb
+                 WHERE id = %s
+                """,
+                (json.dumps({name: value}), self.id),
+            )
+        else:
+            self.env.cr.execute(
+                "UPDATE sms_account SET provider_secrets = provider_secrets - %s WHERE id = %s", (name, self.id)
+            )
+        self.invalidate_recordset(self._secret_field_names())
+
     # Provider ------------------------------------------------------------
 
     def _get_provider_api_class(self):
@@ -132,11 +264,10 @@ class SmsAccount(models.Model):
         if self.provider == "twilio":
             return ProviderConfig(
                 account_sid=account_sudo.twilio_account_sid or "",
-                auth_token=account_sudo.twilio_auth_token or "",
+                auth_token=self._get_secret("twilio_auth_token"),
                 api_base_url=account_sudo.api_base_url or TWILIO_API_BASE_URL,
             )
-        # The simulator signs its webhooks with the webhook token.
-        return ProviderConfig(auth_token=account_sudo.webhook_token or "", api_base_url=account_sudo.api_base_url or "")
+        return ProviderConfig(auth_token=self._get_secret("simulator_secret"))
 
     def _get_provider_api(self):
         self.ensure_one()
@@ -146,6 +277,13 @@ class SmsAccount(models.Model):
         """Status callback set on one message: identifies it even before the provider's id is known."""
         self.ensure_one()
         return f"{self.sudo().status_url}?sms_uuid={sms_uuid}"
+
+    def _get_signed_url(self, path, query=""):
+        """The URL a provider called and signed: the public URL given to it,
+        then the request's path and query (never the Host header)."""
+        self.ensure_one()
+        url = (self.sudo().webhook_base_url or "").rstrip("/") + path
+        return f"{url}?{query}" if query else url
 
     @api.model
     def _get_by_webhook_token(self, token):
@@ -160,46 +298,48 @@ class SmsAccount(models.Model):
 
     # Inbound processing --------------------------------------------------
 
-    def _get_gateway_env(self, cr=None):
+    def _get_gateway_env(self):
         """Environment processing this account's events: the SMS Gateway
-        technical user, in the account's company, not the superuser."""
+        technical user, in the account's company, not the superuser, with a
+        context of its own (whoever triggers the processing). Mails are
+        queued, never sent during the processing."""
         self.ensure_one()
-        gateway = self.env.ref("crm_sms_conversation.user_sms_gateway")
-        env = self.env(cr=cr or self.env.cr, user=gateway.id, su=False)
-        return env(context=dict(env.context, allowed_company_ids=[self.company_id.id]))
+        gateway = self.env.ref("crm_sms_conversation.user_sms_gateway").sudo()
+        context = {
+            "allowed_company_ids": [self.company_id.id],
+            "lang": gateway.lang or self.company_id.partner_id.lang or "en_US",
+            "tz": gateway.tz or self.company_id.partner_id.tz or "UTC",
+            "mail_notify_force_send": False,
+        }
+        return self.env(user=gateway.id, su=False, context=context)
 
     def _receive(self, kind, event_values, raw_params=None):
-        """Store an event and process it in the current transaction.
+        """Store an event and process it at once, in the current transaction
+        (Simulator, demo data). Returns the ``sms.event``; when its customer
+        is being processed elsewhere, it is left to the processing cron.
 
         ``event_values`` is the provider-independent event (``InboundSms`` or
         ``StatusReport``) as a dict, ``raw_params`` what the provider sent.
-        Returns the ``sms.event``.
         """
         self.ensure_one()
-        Event = self._get_gateway_env()["sms.event"]
+        Event = self.env["sms.event"].sudo()
         event = Event.browse(Event._store(self, kind, event_values, raw_params))
-        event._process()
+        if not event._process():
+            Event._trigger_processing()
         return event.with_env(self.env)
 
     def _receive_webhook(self, kind, event_values, raw_params):
-        """Store a verified webhook event and commit it at once, apart from
-        the request's transaction, then process it in a new transaction.
-
-        Whatever happens after the commit (a crash, a timeout, a failed
-        processing), the event is kept and the cron processes it again.
-        Returns the event's id.
-        """
+        """Store a verified webhook event with the request's cursor and have
+        the processing cron run; nothing else happens in the request, which
+        commits and answers at once. Returns the event's id (None when a
+        concurrent delivery of the same event stores it) and whether the cron
+        workers are to be woken up (``wake_cron_workers``) once the request is
+        over."""
         self.ensure_one()
-        if not self.env.registry.ready:
-            return self._receive(kind, event_values, raw_params).id
-        with self.env.registry.cursor() as cr:
-            Event = self._get_gateway_env(cr)["sms.event"]
-            event = Event.browse(Event._store(self, kind, event_values, raw_params))
-            # The verified event is kept whatever happens next.
-            cr.commit()  # pylint: disable=invalid-commit
-            with event._serialized():
-                event._process()
-            return event.id
+        Event = self.env["sms.event"].sudo()
+        event_id = Event._store(self, kind, event_values, raw_params)
+        wake = bool(event_id) and Event._trigger_processing(notify=False)
+        return event_id, wake
 
     def _simulate_inbound(self, to_number, from_number, body):
         """Receive ``body`` from ``from_number`` on our number ``to_number``
@@ -235,12 +375,13 @@ class SmsAccount(models.Model):
         domain = [("provider_message_id", "=", report.external_id)]
         if report.sms_uuid:
             domain = ["|", ("sms_uuid", "=", report.sms_uuid), *domain]
-        trackers = self.env["sms.tracker"].sudo().search(domain)
+        # Only messages this account sent: another account's report changes nothing here.
+        trackers = self.env["sms.tracker"].sudo().search([("sms_account_id", "=", self.id), *domain])
         state = api.map_status(report.status)
         if not state:
             raise ValueError(f"unknown delivery status {report.status!r}")
         if not trackers:
-            # Maybe sent by a transaction not committed yet: the cron tries again.
+            # Maybe sent by a transaction not committed yet: tried again later.
             raise ValueError(f"no message {report.external_id} ({report.sms_uuid or 'no uuid'}) found")
         if state == "error":
             failure_type = api.map_error(report.error_code)
@@ -261,3 +402,9 @@ class SmsAccount(models.Model):
             report = api.delivery_report(outgoing, result.external_id)
             report.sms_uuid = outgoing.idempotency_key
             self._receive("status", dataclasses.asdict(report))
+
+    @api.model
+    def _get_sending_account(self, company):
+        """The active SMS account sending ``company``'s messages (the first by
+        sequence), whoever posts them; empty: Odoo's own SMS service sends."""
+        return self.sudo().search([("company_id", "=", company.id)], limit=1)

@@ -3,9 +3,7 @@ import logging
 import re
 import textwrap
 
-import psycopg2
-
-from odoo import _, api, fields, models, tools
+from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 from ..tools.phone import normalize_e164
@@ -78,7 +76,12 @@ class SmsConversation(models.Model):
     )
     message_ids = fields.One2many("mail.message", "sms_conversation_id", string="Messages")
     routing_rule = fields.Selection(ROUTING_RULES, readonly=True)
-    routing_reason = fields.Char(readonly=True, help="Why the last inbound message landed on this record.")
+    routing_data = fields.Json(
+        readonly=True, help="What the routing reason names, kept to word it in each reader's language."
+    )
+    routing_reason = fields.Char(
+        compute="_compute_routing_reason", help="Why the last inbound message landed on this record."
+    )
 
     _sql_constraints = [
         (
@@ -117,6 +120,14 @@ class SmsConversation(models.Model):
             domain = [*(["|"] if domain else []), *domain, "&", ("res_model", "=", model), ("res_id", "in", ids)]
         return domain if positive else ["!", *domain]
 
+    @api.depends("routing_rule", "routing_data")
+    @api.depends_context("lang")
+    def _compute_routing_reason(self):
+        for conversation in self:
+            conversation.routing_reason = conversation._routing_reason_text(
+                conversation.routing_rule, conversation.routing_data or {}
+            )
+
     @api.depends("res_model", "res_id")
     def _compute_owner(self):
         for conversation in self:
@@ -149,8 +160,12 @@ class SmsConversation(models.Model):
     def _get_or_create(self, number, remote_number, record):
         """The conversation of ``number`` with ``remote_number`` on ``record``.
 
-        Safe under concurrency: a concurrent insert of the same conversation
-        is caught by the unique constraint and the existing row returned.
+        Idempotent and safe under concurrency: an INSERT ... ON CONFLICT
+        returns the row a concurrent transaction created. When that row is
+        not visible yet (it was committed after this transaction started),
+        PostgreSQL raises a serialization failure and the caller's
+        transaction is retried: Odoo replays the request, the event
+        processing postpones the event.
         """
         domain = [
             ("number_id", "=", number.id),
@@ -158,31 +173,79 @@ class SmsConversation(models.Model):
             ("res_model", "=", record._name),
             ("res_id", "=", record.id),
         ]
-        conversation = self.search(domain, limit=1)
+        conversation = self.sudo().with_context(active_test=False).search(domain, limit=1)
         if conversation:
-            return conversation
-        try:
-            with self.env.cr.savepoint(), tools.mute_logger("odoo.sql_db"):
-                return self.create(
-                    {
-                        "number_id": number.id,
-                        "remote_number": remote_number,
-                        "res_model": record._name,
-                        "res_id": record.id,
-                    }
-                )
-        except psycopg2.IntegrityError:
-            return self.search(domain, limit=1)
+            return conversation.with_env(self.env)
+        record_sudo = record.sudo()
+        owner = record_sudo.user_id if "user_id" in record_sudo._fields else self.env["res.users"]
+        number_sudo = number.sudo()
+        self.env.flush_all()
+        self.env.cr.execute(
+            """
+            INSERT INTO sms_conversation (number_id, account_id, company_id, remote_number, res_model, res_id,
+                                          user_id, team_id, unread_count, has_failure,
+                                          create_uid, create_date, write_uid, write_date)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 0, false,
+                    %s, now() at time zone 'UTC', %s, now() at time zone 'UTC')
+            ON CONFLICT (number_id, remote_number, res_model, res_id) DO NOTHING
+            RETURNING id
+            """,
+            (
+                number_sudo.id,
+                number_sudo.account_id.id,
+                number_sudo.company_id.id,
+                remote_number,
+                record._name,
+                record.id,
+                owner.id or None,
+                record_sudo._sms_owner_team().id or None,
+                self.env.uid,
+                self.env.uid,
+            ),
+            log_exceptions=False,
+        )
+        row = self.env.cr.fetchone()
+        if row:
+            return self.browse(row[0])
+        # Created by a concurrent transaction already committed and visible.
+        return self.sudo().search(domain, limit=1).with_env(self.env)
 
-    def _touch(self, date=None, preview=None, inbound=False):
-        """Record a new message: its date, a preview and, when it comes from the customer, one more unread."""
+    def _touch(self, date=None, preview=None, inbound=False, outbound=False):
+        """Record a new message: its date, a preview and, when it comes from
+        the customer, one more unread; a new message to the customer clears
+        the failure flag (it is about the last message sent)."""
         for conversation in self:
             values = {"last_message_date": date or fields.Datetime.now()}
             if preview is not None:
                 values["last_message_preview"] = textwrap.shorten(preview, 120, placeholder="…") or preview[:120]
             if inbound:
                 values["unread_count"] = conversation.unread_count + 1
-            conversation.write(values)
+            if outbound and conversation.has_failure:
+                values["has_failure"] = False
+            conversation.sudo().write(values)
+
+    def _update_failure_flag(self):
+        """Set "Failed Delivery" from the state of the last message sent to the
+        customer (a late report on an older message changes nothing)."""
+        if not self:
+            return
+        self.env["mail.message"].flush_model(["sms_conversation_id", "sms_direction"])
+        self.env["mail.notification"].flush_model(["mail_message_id", "notification_type", "notification_status"])
+        self.env.cr.execute(
+            """
+            SELECT DISTINCT ON (m.sms_conversation_id) m.sms_conversation_id, n.notification_status
+              FROM mail_message m
+              JOIN mail_notification n ON n.mail_message_id = m.id AND n.notification_type = 'sms'
+             WHERE m.sms_conversation_id IN %s AND m.sms_direction = 'outbound'
+          ORDER BY m.sms_conversation_id, m.id DESC
+            """,
+            (tuple(self.ids),),
+        )
+        failed = {conv_id for conv_id, status in self.env.cr.fetchall() if status in ("exception", "bounce")}
+        for conversation in self:
+            flag = conversation.id in failed
+            if conversation.has_failure != flag:
+                conversation.sudo().has_failure = flag
 
     # Routing -------------------------------------------------------------
 
@@ -197,17 +260,15 @@ class SmsConversation(models.Model):
         candidates = self._routing_candidates(number, remote_number)
         if not candidates:
             record = self._routing_create_lead(number, remote_number)
-            rule, reason = "new_lead", _("No contact, company, lead or opportunity has %s: new lead.", remote_number)
+            rule, data = "new_lead", {"remote": remote_number}
         elif len(candidates) == 1:
             record = candidates[0]
-            rule, reason = (
-                "single",
-                _("Only %(record)s has %(number)s.", record=record.display_name, number=remote_number),
-            )
+            rule, data = "single", {"winner": record._sms_routing_label_data(), "remote": remote_number}
         else:
-            record, rule, reason = self._routing_decide(candidates, number, remote_number)
+            record, rule, data = self._routing_decide(candidates, number, remote_number)
         conversation = self._get_or_create(number, remote_number, record)
-        conversation.write({"routing_rule": rule, "routing_reason": reason})
+        if (conversation.routing_rule, conversation.routing_data) != (rule, data):
+            conversation.sudo().write({"routing_rule": rule, "routing_data": data})
         return conversation
 
     @api.model
@@ -234,7 +295,7 @@ class SmsConversation(models.Model):
     @api.model
     def _routing_decide(self, candidates, number, remote_number):
         """Order ``candidates`` by the routing rules; return the winner, the
-        rule that decided against the runner-up, and the reason in words."""
+        rule that decided against the runner-up, and what the reason names."""
         last_dates = self._routing_last_conversation_dates(candidates, remote_number, number.company_id)
         team_users = number.team_id.member_ids | number.team_id.user_id
         keyed = sorted(
@@ -244,9 +305,13 @@ class SmsConversation(models.Model):
         (winner_key, winner), (runner_key, runner) = keyed[0], keyed[1]
         rule_index = next((i for i, (a, b) in enumerate(zip(winner_key, runner_key, strict=True)) if a != b), 5)
         rule_index = min(rule_index, 5)  # the final id tie-breaker belongs to rule 6
-        rule = f"rule_{rule_index + 1}"
-        reason = self._routing_reason_text(rule, winner, runner, number)
-        return winner, rule, reason
+        data = {
+            "winner": winner._sms_routing_label_data(),
+            "runner": runner._sms_routing_label_data(),
+            "number": number.number,
+            "team": number.team_id.display_name or "",
+        }
+        return winner, f"rule_{rule_index + 1}", data
 
     @api.model
     def _routing_last_conversation_dates(self, candidates, remote_number, company):
@@ -279,8 +344,22 @@ class SmsConversation(models.Model):
         )
 
     @api.model
-    def _routing_reason_text(self, rule, winner, runner, number):
+    def _routing_label(self, label_data):
+        """A record named in a routing reason, in the reader's language."""
+        if not label_data:
+            return "-"
+        labels = self.env["sms.phone.key.mixin"]._sms_type_labels()
+        kind = labels.get(label_data.get("type"), "")
+        return f"{kind} {label_data.get('name', '')}".strip()
+
+    @api.model
+    def _routing_reason_text(self, rule, data):
+        """The routing reason, worded in the current language from ``data``."""
+        if not rule:
+            return False
         texts = {
+            "single": _("Only %(winner)s has %(remote)s."),
+            "new_lead": _("No contact, company, lead or opportunity has %(remote)s: new lead."),
             "rule_1": _("%(winner)s has the most recent conversation with this number (before %(runner)s)."),
             "rule_2": _("%(winner)s is owned by a seller assigned to %(number)s (%(runner)s is not)."),
             "rule_3": _("%(winner)s is owned by a member of %(team)s, the team owning %(number)s (%(runner)s is not)."),
@@ -289,12 +368,18 @@ class SmsConversation(models.Model):
             ),
             "rule_5": _("%(winner)s is active, %(runner)s is archived, won or lost."),
             "rule_6": _("%(winner)s was updated more recently than %(runner)s."),
+            "manual": _("Moved by %(user)s from %(origin)s."),
         }
+        if rule not in texts:
+            return False
         return texts[rule] % {
-            "winner": winner._sms_routing_label(),
-            "runner": runner._sms_routing_label(),
-            "number": number.number,
-            "team": number.team_id.display_name or "",
+            "winner": self._routing_label(data.get("winner")),
+            "runner": self._routing_label(data.get("runner")),
+            "origin": self._routing_label(data.get("origin")),
+            "remote": data.get("remote", ""),
+            "number": data.get("number", ""),
+            "team": data.get("team", ""),
+            "user": data.get("user", ""),
         }
 
     @api.model
@@ -303,16 +388,24 @@ class SmsConversation(models.Model):
         return self.env["crm.lead"].with_context(mail_create_nosubscribe=True).create(lead_values)
 
     @api.model
+    def _routing_uses_leads(self, team):
+        """Whether a new lead starts as a lead: the company uses leads (the CRM
+        Leads setting) and the number's team, if any, takes leads."""
+        uses_leads = self.env.ref("crm.group_use_lead") in self.env.ref("base.group_user").sudo().implied_ids
+        return uses_leads and (not team or team.sudo().use_leads)
+
+    @api.model
     def _routing_prepare_lead_values(self, number, remote_number):
         seller = number.user_ids if len(number.user_ids) == 1 else self.env["res.users"]
-        lead_type_user = seller or number.team_id.user_id
-        uses_leads = bool(lead_type_user) and lead_type_user.has_group("crm.group_use_lead")
+        # Named in the language of the seller who will read it (or the company's).
+        reader = seller or number.team_id.user_id
+        lang = reader.lang or number.company_id.partner_id.lang or self.env.lang
         return {
-            "name": _("SMS from %s", remote_number),
+            "name": self.with_context(lang=lang).env._("SMS from %s", remote_number),
             "phone": remote_number,
-            "type": "lead" if uses_leads else "opportunity",
+            "type": "lead" if self._routing_uses_leads(number.team_id) else "opportunity",
             "team_id": number.team_id.id or False,
-            # Set explicitly: the default would be the current (public) user.
+            # Set explicitly: the default would be the current (gateway) user.
             "user_id": seller.id or False,
             "company_id": number.company_id.id,
         }
@@ -327,7 +420,8 @@ class SmsConversation(models.Model):
     # Messages ------------------------------------------------------------
 
     def _post_inbound(self, inbound):
-        """Post the customer's message on the linked record's chatter."""
+        """Post the customer's message on the linked record's chatter, as a
+        message (not a note): "on incoming message" automations see it."""
         self.ensure_one()
         record = self._get_record()
         body = inbound.body
@@ -337,7 +431,7 @@ class SmsConversation(models.Model):
         message = record.with_context(mail_create_nosubscribe=True, mail_notify_force_send=False).message_post(
             body=body,
             message_type="sms",
-            subtype_xmlid="mail.mt_note",
+            subtype_xmlid="mail.mt_comment",
             author_id=author.id or False,
             email_from=(author.email_formatted if author else False) or self.remote_number,
             partner_ids=self._get_inbound_recipients().partner_id.ids,
@@ -360,28 +454,28 @@ class SmsConversation(models.Model):
         return self.env["res.users"]
 
     def _notify_owner_without_right(self):
-        """The owner lacks the SMS seller right: tell them whom to ask, without the message itself."""
+        """The owner lacks the SMS seller right: tell them whom to ask, without
+        the message itself, in their language."""
         self.ensure_one()
         owner = self.user_id
         if not owner or owner._is_sms_seller() or not owner.active:
             return
-        managers = self.env.ref("crm_sms_conversation.crm_sms_conversation_group_manager").users.filtered(
-            lambda u: u.active and not u.share and self.company_id in u.company_ids
-        )
+        managers = self.env["res.users"]._sms_managers(self.company_id)
+        recipients = self._get_inbound_recipients()
         record = self._get_record()
-        record.message_notify(
+        env = self.with_context(lang=owner.lang or self.env.lang).env
+        others = env._("It was given to %s instead.", ", ".join(recipients.mapped("name"))) if recipients else ""
+        record.with_env(env).message_notify(
             partner_ids=owner.partner_id.ids,
             author_id=self.env.ref("base.partner_root").id,
-            subject=_("A text message is waiting for you"),
-            body=_(
+            subject=env._("A text message is waiting for you"),
+            body=env._(
                 "A customer sent a text message about %(record)s, which you own, but you lack the "
                 '"SMS: seller" right to read and answer text messages. %(others)s Ask an SMS manager '
                 "(%(managers)s) to grant you the right.",
                 record=record.display_name,
-                others=_("It was given to %s instead.", ", ".join(self._get_inbound_recipients().mapped("name")))
-                if self._get_inbound_recipients()
-                else "",
-                managers=", ".join(managers.mapped("name")) or _("your administrator"),
+                others=others,
+                managers=", ".join(managers.mapped("name")) or env._("your administrator"),
             ),
         )
 
@@ -432,11 +526,10 @@ class SmsConversation(models.Model):
         """STOP-like replies blacklist the customer's number, START-like ones lift it."""
         self.ensure_one()
         keyword = (body or "").strip().upper()
-        blacklist = self.env["phone.blacklist"].sudo()
         if keyword in OPT_OUT_KEYWORDS:
-            blacklist._add([self.remote_number], message=_("Opted out by replying %s.", keyword))
-        elif keyword in OPT_IN_KEYWORDS and blacklist.search_count([("number", "=", self.remote_number)]):
-            blacklist._remove([self.remote_number], message=_("Opted in again by replying %s.", keyword))
+            self.env["phone.blacklist"]._sms_opt_out(self.remote_number, _("Opted out by replying %s.", keyword))
+        elif keyword in OPT_IN_KEYWORDS:
+            self.env["phone.blacklist"]._sms_opt_in(self.remote_number, _("Opted in again by replying %s.", keyword))
 
     # Pane API (called by the web client) --------------------------------
 
@@ -451,20 +544,22 @@ class SmsConversation(models.Model):
     }
 
     @api.model
-    def _pane_record(self, res_model, res_id):
+    def _pane_record_sudo(self, res_model, res_id):
+        """The record the pane shows, in sudo once access is checked: one the
+        user may read, or one holding a conversation the user may see (e.g. on
+        their number) though it is another seller's. Read it for display only;
+        what needs the user's rights goes through ``with_env(self.env)``."""
         if res_model not in CONVERSATION_MODELS:
             raise UserError(_("Text message conversations are available on contacts, leads and opportunities."))
         record = self.env[res_model].with_context(active_test=False).browse(int(res_id)).exists()
         if not record:
             raise UserError(_("This record does not exist anymore."))
         if record.has_access("read"):
-            return record
-        # A conversation the user may see (e.g. on their number) opens even when its record is
-        # another seller's: the record is then used with the rights of the conversation.
+            return record.sudo()
         if self.search_count([("res_model", "=", res_model), ("res_id", "=", record.id)], limit=1):
             return record.sudo()
         record.check_access("read")
-        return record
+        return record.sudo()
 
     @api.model
     def _pane_record_info(self, record):
@@ -477,14 +572,20 @@ class SmsConversation(models.Model):
 
     @api.model
     def _pane_user_numbers(self, company):
-        """Sender numbers the current user may send from: theirs, their teams'
-        and those of the teams they lead; SMS managers may use all."""
-        numbers = self.env["sms.number"].search([("company_id", "=", company.id), ("account_id.active", "=", True)])
-        user = self.env.user
-        if user.has_group("crm_sms_conversation.crm_sms_conversation_group_manager"):
-            return numbers
-        teams = user.crm_team_ids | self.env["crm.team"].search([("user_id", "=", user.id)])
-        return numbers.filtered(lambda n: user in n.user_ids or (n.team_id and n.team_id in teams))
+        """Sender numbers the current user may send from."""
+        return self.env["sms.number"]._get_sendable_numbers(company)
+
+    def _pane_siblings(self):
+        """The conversations the user may see with the same customer number on
+        the same record, whichever of our numbers: the pane's one thread."""
+        self.ensure_one()
+        return self | self.search(
+            [
+                ("res_model", "=", self.res_model),
+                ("res_id", "=", self.res_id),
+                ("remote_number", "=", self.remote_number),
+            ]
+        )
 
     @api.model
     def _pane_find_conversation(self, record, remote_number):
@@ -494,54 +595,52 @@ class SmsConversation(models.Model):
         )
 
     @api.model
-    def _pane_related_records(self, record, remote_number):
-        """Records of the same customer: a contact's opportunities, an opportunity's contact."""
-        related = []
-        if record._name == "res.partner":
-            leads = self.env["crm.lead"].search(
+    def _pane_related_records(self, record_sudo, remote_number):
+        """Records of the same customer the user may read: a contact's
+        opportunities, an opportunity's contact and company."""
+        related = self.env["crm.lead"]
+        if record_sudo._name == "res.partner":
+            related = self.env["crm.lead"].search(
                 [
                     "|",
-                    ("partner_id", "child_of", record.commercial_partner_id.id),
-                    *record.env["crm.lead"]._sms_phone_key_domain(remote_number or "-"),
+                    ("partner_id", "child_of", record_sudo.commercial_partner_id.id),
+                    *self.env["crm.lead"]._sms_phone_key_domain(remote_number or "-"),
                 ],
                 limit=20,
             )
-            related += list(leads)
-        elif record.partner_id:
-            related += [record.partner_id]
-            if record.partner_id.parent_id:
-                related += [record.partner_id.parent_id]
-        return [self._pane_record_info(r) for r in related if r != record]
+        elif record_sudo.partner_id:
+            related = (record_sudo.partner_id | record_sudo.partner_id.parent_id).with_env(self.env)
+            related = related._filtered_access("read")
+        return [self._pane_record_info(r) for r in related if (r._name, r.id) != (record_sudo._name, record_sudo.id)]
 
     @api.model
     def get_pane_data(self, res_model, res_id, remote_number=False):
-        record = self._pane_record(res_model, res_id)
+        record_sudo = self._pane_record_sudo(res_model, res_id)
+        record = record_sudo.with_env(self.env)
         phones = [
             {
                 "field": field,
-                "label": record._fields[field].get_description(self.env)["string"],
+                "label": record_sudo._fields[field].get_description(self.env)["string"],
                 "number": number,
-                "display": record[field],
+                "display": record_sudo[field],
             }
-            for field, number in record._sms_phone_numbers().items()
+            for field, number in record_sudo._sms_phone_numbers().items()
         ]
-        remote = normalize_e164(remote_number, record._sms_phone_region()) if remote_number else False
+        remote = normalize_e164(remote_number, record_sudo._sms_phone_region()) if remote_number else False
         if not remote:
             last = self.search([("res_model", "=", record._name), ("res_id", "=", record.id)], limit=1)
             remote = last.remote_number or (phones[0]["number"] if phones else False)
-        company = record._sms_conversation_company()
+        company = record_sudo._sms_conversation_company()
         numbers = self._pane_user_numbers(company)
-        Number = self.env["sms.number"]
-        default = Number._get_default_sender(remote_number=remote or None, company=company)
-        if default not in numbers:
-            # The last number used with this customer is not one of this seller's: theirs, else their team's.
-            default = Number._get_default_sender(company=company)
+        default = self.env["sms.number"]._get_default_sender(
+            remote_number=remote or None, company=company, record=record_sudo
+        )
         if default not in numbers:
             default = numbers[:1]
         conversation = self._pane_find_conversation(record, remote) if remote else self.browse()
         templates = self.env["sms.template"].search([("model", "=", record._name)])
         return {
-            "record": self._pane_record_info(record),
+            "record": self._pane_record_info(record_sudo),
             "phones": phones,
             "remote_number": remote,
             "numbers": [{"id": n.id, "number": n.number, "label": n.display_name} for n in numbers],
@@ -555,10 +654,10 @@ class SmsConversation(models.Model):
             }
             if conversation
             else False,
-            "related": self._pane_related_records(record, remote),
+            "related": self._pane_related_records(record_sudo, remote),
             "templates": [{"id": t.id, "name": t.name} for t in templates],
             "template_model_id": self.env["ir.model"]._get_id(record._name),
-            "can_move": bool(conversation),
+            "can_move": bool(conversation) and record.has_access("write"),
         }
 
     def _pane_message_values(self, messages):
@@ -617,24 +716,31 @@ class SmsConversation(models.Model):
 
     @api.model
     def send_message(self, res_model, res_id, remote_number, number_id, body):
-        record = self._pane_record(res_model, res_id)
+        record_sudo = self._pane_record_sudo(res_model, res_id)
         if not (body or "").strip():
             raise UserError(_("Write a message first."))
-        remote = normalize_e164(remote_number, record._sms_phone_region())
+        remote = normalize_e164(remote_number, record_sudo._sms_phone_region())
         if not remote:
             raise UserError(
                 _("%s is not a phone number: use the international format (+ country code, number).", remote_number)
             )
-        number = self._pane_user_numbers(record._sms_conversation_company()).filtered(lambda n: n.id == number_id)
+        number = self._pane_user_numbers(record_sudo._sms_conversation_company()).filtered(lambda n: n.id == number_id)
         if not number:
             raise UserError(_("Choose one of your numbers to send from."))
-        message = record.with_context(sms_conversation_number_id=number.id)._message_sms(body, sms_numbers=[remote])
-        conversation = message.sms_conversation_id
+        # sudo: a seller answers a conversation they may see on a record they may not edit;
+        # the message is authored by them.
+        message = record_sudo.with_context(sms_conversation_number_id=number.id)._message_sms(
+            body, sms_numbers=[remote], author_id=self.env.user.partner_id.id
+        )
+        conversation = message.sms_conversation_id.with_env(self.env)
         return {"conversation_id": conversation.id, "message": conversation._pane_message_values(message)[0]}
 
     @api.model
     def render_template(self, template_id, res_model, res_id):
-        record = self._pane_record(res_model, res_id)
+        """A template's text for the record, rendered with the user's rights:
+        a record the user may not read is refused (its fields would leak)."""
+        record = self._pane_record_sudo(res_model, res_id).with_env(self.env)
+        record.check_access("read")
         template = self.env["sms.template"].browse(int(template_id)).exists()
         if not template or template.model != record._name:
             raise UserError(_("This template is not meant for this kind of record."))
@@ -642,12 +748,15 @@ class SmsConversation(models.Model):
 
     @api.model
     def mark_read(self, conversation_id):
+        """Mark the pane's thread read: the conversation and its siblings on our other numbers."""
         conversation = self.browse(int(conversation_id)).exists()
-        if conversation and conversation.unread_count:
-            conversation.check_access("read")
-            conversation.sudo().unread_count = 0
-            conversation._bus_send_watchers(
-                "crm_sms_conversation/status", {"conversation_id": conversation.id, "message_ids": [], "read": True}
+        if not conversation:
+            return True
+        conversation.check_access("read")
+        for unread in conversation._pane_siblings().filtered("unread_count"):
+            unread.sudo().unread_count = 0
+            unread._bus_send_watchers(
+                "crm_sms_conversation/status", {"conversation_id": unread.id, "message_ids": [], "read": True}
             )
         return True
 
@@ -665,18 +774,30 @@ class SmsConversation(models.Model):
 
     @api.model
     def move_to(self, conversation_id, res_model, res_id):
+        """Move the pane's thread (the conversation and its siblings) to another record."""
         conversation = self.browse(int(conversation_id)).exists()
         if not conversation:
             raise UserError(_("This conversation does not exist anymore."))
-        target = self._pane_record(res_model, res_id)
-        conversation._move_to(target)
+        if res_model not in CONVERSATION_MODELS:
+            raise UserError(_("Text message conversations are available on contacts, leads and opportunities."))
+        target = self.env[res_model].with_context(active_test=False).browse(int(res_id)).exists()
+        if not target:
+            raise UserError(_("This record does not exist anymore."))
+        conversation.check_access("read")
+        for sibling in conversation._pane_siblings():
+            sibling._move_to(target)
         return {"res_model": target._name, "res_id": target.id}
 
     def _move_to(self, target):
-        """Move the conversation and all its messages to ``target``, logged on both records."""
+        """Move the conversation and all its messages to ``target`` (a record
+        of the user's environment), logged on both records. The user needs
+        write access on both."""
         self.ensure_one()
         self.check_access("read")
         target.check_access("write")
+        source = self._get_record()
+        if source:
+            source.with_env(self.env).check_access("write")
         if target.company_id and target.company_id != self.company_id:
             raise UserError(
                 _(
@@ -685,35 +806,17 @@ class SmsConversation(models.Model):
                     other=target.company_id.name,
                 )
             )
-        source = self._get_record()
         if source == target:
             return self
-        existing = self.sudo().search(
-            [
-                ("number_id", "=", self.number_id.id),
-                ("remote_number", "=", self.remote_number),
-                ("res_model", "=", target._name),
-                ("res_id", "=", target.id),
-            ],
-            limit=1,
+        conversation_sudo = self.sudo()._reassign(target, move_messages=True)
+        origin = source._sms_routing_label_data() if source else None
+        conversation_sudo.write(
+            {"routing_rule": "manual", "routing_data": {"user": self.env.user.name, "origin": origin}}
         )
-        self.message_ids.sudo().write({"model": target._name, "res_id": target.id})
-        if existing:
-            self.message_ids.sudo().write({"sms_conversation_id": existing.id})
-            dates = [d for d in (existing.last_message_date, self.last_message_date) if d]
-            existing._touch(max(dates) if dates else None)
-            conversation = existing
-            self.sudo().unlink()
-        else:
-            self.sudo().write({"res_model": target._name, "res_id": target.id})
-            conversation = self
-        origin = source._sms_routing_label() if source else "-"
-        reason = _("Moved by %(user)s from %(origin)s.", user=self.env.user.name, origin=origin)
-        conversation.sudo().write({"routing_rule": "manual", "routing_reason": reason})
         log = _(
             "Text message conversation with %(number)s moved from %(origin)s to %(target)s by %(user)s.",
-            number=conversation.remote_number,
-            origin=origin,
+            number=conversation_sudo.remote_number,
+            origin=self._routing_label(origin),
             target=target._sms_routing_label(),
             user=self.env.user.name,
         )
@@ -724,7 +827,60 @@ class SmsConversation(models.Model):
                 subtype_xmlid="mail.mt_note",
                 author_id=self.env.user.partner_id.id,
             )
-        return conversation
+        return conversation_sudo.with_env(self.env)
+
+    def _reassign(self, target, move_messages=False):
+        """Link the conversation to ``target`` (no access check: callers do),
+        merging it into the conversation already there with the same numbers.
+        Returns the conversation now on ``target``."""
+        self.ensure_one()
+        existing = self.search(
+            [
+                ("number_id", "=", self.number_id.id),
+                ("remote_number", "=", self.remote_number),
+                ("res_model", "=", target._name),
+                ("res_id", "=", target.id),
+                ("id", "!=", self.id),
+            ],
+            limit=1,
+        )
+        messages_sudo = self.sudo().message_ids
+        if move_messages:
+            messages_sudo.write({"model": target._name, "res_id": target.id})
+        if not existing:
+            self.write({"res_model": target._name, "res_id": target.id})
+            return self
+        messages_sudo.write({"sms_conversation_id": existing.id})
+        dates = [d for d in (existing.last_message_date, self.last_message_date) if d]
+        values = {"unread_count": existing.unread_count + self.unread_count}
+        if dates:
+            values["last_message_date"] = max(dates)
+        if self.last_message_date and (
+            not existing.last_message_date or self.last_message_date > existing.last_message_date
+        ):
+            values["last_message_preview"] = self.last_message_preview
+        existing.write(values)
+        self.env["sms.sms"].sudo().search([("sms_conversation_id", "=", self.id)]).write(
+            {"sms_conversation_id": existing.id}
+        )
+        self.env["sms.event"].sudo().search([("conversation_id", "=", self.id)]).write({"conversation_id": existing.id})
+        self.unlink()
+        existing._update_failure_flag()
+        return existing
+
+    @api.model
+    def _merge_records(self, sources, destination):
+        """Records ``sources`` are merged into ``destination`` (Odoo's merge of
+        contacts or leads, which moves their messages): their conversations
+        follow, so the next reply lands on the merged record."""
+        conversations = self.sudo().search([("res_model", "=", sources._name), ("res_id", "in", sources.ids)])
+        for conversation in conversations:
+            conversation._reassign(destination)
+
+    @api.model
+    def _unlink_records(self, records):
+        """Records are deleted (with their chatter): their conversations go too."""
+        self.sudo().search([("res_model", "=", records._name), ("res_id", "in", records.ids)]).unlink()
 
     @api.model
     def simulate_inbound(self, conversation_id, body):

@@ -1,205 +1,480 @@
 import json
 import logging
-import threading
-from contextlib import contextmanager
+import time
 from datetime import timedelta
 
-from odoo import api, fields, models
+from psycopg2 import errors
+
+from odoo import _, api, fields, models, modules, sql_db
+from odoo.addons.base.models.ir_cron import ODOO_NOTIFY_FUNCTION
+from odoo.exceptions import AccessError
+from odoo.tools import SQL
 
 from ..tools.sms_provider import InboundSms, StatusReport
 
 _logger = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 5
-# Processing of an event that failed is retried after this delay (by the cron).
-RETRY_DELAY_MINUTES = 1
+# Minutes to wait before each new attempt of an event whose processing failed;
+# the event fails for good after the last one (about 5 hours in all).
+RETRY_DELAYS = (1, 2, 5, 15, 30, 60, 180)
+MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
+# Seconds to wait when the customer's events are being processed elsewhere, or
+# when a concurrent transaction made this one fail: not counted as an attempt.
+POSTPONE_SECONDS = 5
 # First key of the advisory locks serializing the processing of a customer's messages.
 ADVISORY_LOCK_CLASS = 81731
+# Seconds one run of the processing cron works before leaving the rest to the next run.
+CRON_TIME_BUDGET = 50
+RETENTION_PARAM = "crm_sms_conversation.event_retention_days"
+DEFAULT_RETENTION_DAYS = 90
+# Fields written once, when the provider's call is stored.
+IMMUTABLE_FIELDS = frozenset({"account_id", "kind", "external_id", "payload", "remote_number", "serial_key"})
+CONCURRENCY_ERRORS = (errors.SerializationFailure, errors.DeadlockDetected, errors.LockNotAvailable)
+
+
+def in_test_mode():
+    """Whether Odoo runs tests: processing then neither commits nor locks."""
+    return bool(modules.module.current_test)
+
+
+def wake_cron_workers(dbname):
+    """Notify the cron workers of ``dbname`` that a job is due, as
+    ``ir.cron._notifydb`` does, once the caller holds no connection: a
+    webhook calls it after its answer is sent and its cursor given back, so a
+    request never needs two connections at once. The cron runs within a
+    minute anyway: a failure here is only a delay."""
+    try:
+        with sql_db.db_connect("postgres").cursor() as cr:
+            cr.execute(SQL("SELECT %s('cron_trigger', %s)", SQL.identifier(ODOO_NOTIFY_FUNCTION), dbname))
+    except Exception as exc:  # noqa: BLE001 - only a delay, never an error for the provider
+        _logger.warning("SMS events: could not wake the cron workers up now (%s); they run within a minute", exc)
 
 
 class SmsEvent(models.Model):
     """A verified webhook call of a provider, stored before it is processed.
 
-    The row is committed in its own transaction as soon as the signature is
-    verified: whatever happens next, nothing verified is lost. The unique key
-    (account, kind, external id) stores a provider's repeated delivery once.
+    The webhook stores the row with the request's own cursor and answers:
+    nothing else happens inside the provider's request. The processing cron,
+    woken up at once, processes the events in batches, each in its own
+    transaction, as the SMS Gateway user, serialized per customer number. A
+    failed processing is retried later; after the last attempt the event is
+    failed for good and the SMS managers are told. The unique key (account,
+    kind, external id) stores a provider's repeated delivery once.
     """
 
     _name = "sms.event"
+    _inherit = ["mail.thread"]
     _description = "SMS Provider Event"
     _order = "id desc"
+    _rec_name = "external_id"
 
-    account_id = fields.Many2one("sms.account", required=True, ondelete="cascade", index=True)
-    kind = fields.Selection([("inbound", "Inbound Message"), ("status", "Delivery Report")], required=True)
-    external_id = fields.Char(required=True, help="Provider's id of the message (with the status for reports).")
-    payload = fields.Text(required=True, help="The verified event as the provider sent it (JSON).")
+    account_id = fields.Many2one("sms.account", required=True, readonly=True, ondelete="cascade", index=True)
+    company_id = fields.Many2one(related="account_id.company_id", store=True, index=True)
+    kind = fields.Selection(
+        [("inbound", "Inbound Message"), ("status", "Delivery Report")], required=True, readonly=True
+    )
+    external_id = fields.Char(
+        "Provider ID", required=True, readonly=True, help="Provider's id of the message (with the status for reports)."
+    )
+    payload = fields.Text(required=True, readonly=True, help="The verified event as the provider sent it (JSON).")
+    remote_number = fields.Char(
+        "Customer Number", readonly=True, index="btree_not_null", help="Sender of an inbound message (E.164)."
+    )
+    serial_key = fields.Char(
+        readonly=True, help="Events sharing this key (company and customer number) are processed one at a time."
+    )
+    summary = fields.Char(compute="_compute_summary")
     state = fields.Selection(
         [("pending", "To Process"), ("done", "Processed"), ("error", "Failed")],
         default="pending",
         required=True,
+        readonly=True,
         index=True,
     )
-    attempts = fields.Integer(default=0)
-    error = fields.Text()
-    processed_date = fields.Datetime()
-    conversation_id = fields.Many2one("sms.conversation", ondelete="set null")
-    message_id = fields.Many2one("mail.message", ondelete="set null")
+    attempts = fields.Integer(default=0, readonly=True)
+    next_attempt_date = fields.Datetime(
+        "Next Attempt", readonly=True, help="When a failed processing is tried again (empty: as soon as possible)."
+    )
+    error = fields.Text(readonly=True)
+    processed_date = fields.Datetime(readonly=True)
+    conversation_id = fields.Many2one("sms.conversation", ondelete="set null", readonly=True)
+    message_id = fields.Many2one("mail.message", ondelete="set null", readonly=True)
 
     _sql_constraints = [
         ("external_unique", "unique(account_id, kind, external_id)", "This provider event is already stored."),
     ]
 
+    def init(self):
+        # The processing cron's look-up: due events, oldest first.
+        self.env.cr.execute(
+            """
+            CREATE INDEX IF NOT EXISTS sms_event_pending_idx ON sms_event (id) WHERE state = 'pending'
+            """
+        )
+
+    @api.depends("kind", "payload")
+    def _compute_summary(self):
+        for event in self:
+            values = event._get_event_values() if event.payload else {}
+            if event.kind == "inbound":
+                event.summary = _(
+                    "From %(sender)s to %(number)s: %(body)s",
+                    sender=values.get("from_number", ""),
+                    number=values.get("to_number", ""),
+                    body=(values.get("body") or "")[:80],
+                )
+            elif event.kind == "status":
+                event.summary = _(
+                    "%(status)s for %(message)s", status=values.get("status", ""), message=values.get("external_id", "")
+                )
+            else:
+                event.summary = False
+
+    # CRUD ----------------------------------------------------------------
+
+    def write(self, vals):
+        if IMMUTABLE_FIELDS & set(vals) and not self.env.su:
+            raise AccessError(_("What a provider sent cannot be changed."))
+        return super().write(vals)
+
+    # Actions -------------------------------------------------------------
+
+    def action_retry(self):
+        """Process again, as the cron would: as the SMS Gateway user, one
+        customer at a time, with a fresh series of attempts."""
+        self.check_access("write")
+        events = self.filtered(lambda e: e.state != "done")
+        if not events:
+            return True
+        events.sudo().write({"state": "pending", "attempts": 0, "next_attempt_date": False})
+        processed = events.sudo()._process()
+        if events - processed:
+            # Busy elsewhere: the cron takes them.
+            self._trigger_processing()
+        return True
+
     # Storage -------------------------------------------------------------
 
     @api.model
     def _store(self, account, kind, event_values, raw_params=None):
-        """Insert the event unless already there; return its id.
+        """Insert the event unless already there; return its id, or None when
+        a concurrent delivery of the same event stored it.
 
-        Plain SQL with ON CONFLICT: a repeated or replayed delivery neither
-        fails nor creates a second row.
+        Plain SQL with ON CONFLICT and the caller's cursor: a repeated or
+        replayed delivery neither fails nor creates a second row, and a
+        concurrent one is neither an error nor a retry of the request.
         """
         external_id = event_values["external_id"]
+        remote_number = serial_key = None
         if kind == "status":
             external_id = f"{external_id}:{event_values['status']}"
+        else:
+            remote_number = event_values["from_number"]
+            serial_key = f"{account.company_id.id}:{remote_number}"
         payload = {"event": event_values, "params": raw_params or []}
-        self.env.cr.execute(
-            """
-            INSERT INTO sms_event (account_id, kind, external_id, payload, state, attempts,
-                                   create_uid, create_date, write_uid, write_date)
-            VALUES (%s, %s, %s, %s, 'pending', 0, %s, now() at time zone 'UTC', %s, now() at time zone 'UTC')
-            ON CONFLICT (account_id, kind, external_id) DO NOTHING
-            RETURNING id
-            """,
-            (account.id, kind, external_id, json.dumps(payload), self.env.uid, self.env.uid),
-        )
-        row = self.env.cr.fetchone()
+        gateway_id = self.env["res.users"]._sms_gateway_user_id()
+        cr = self.env.cr
+        try:
+            with cr.savepoint(flush=False):
+                cr.execute(
+                    """
+                    INSERT INTO sms_event (account_id, company_id, kind, external_id, payload, remote_number,
+                                           serial_key, state, attempts,
+                                           create_uid, create_date, write_uid, write_date)
+                    VALUES (%s, %s, %s, %s, %s, %s, %s, 'pending', 0,
+                            %s, now() at time zone 'UTC', %s, now() at time zone 'UTC')
+                    ON CONFLICT (account_id, kind, external_id) DO NOTHING
+                    RETURNING id
+                    """,
+                    (
+                        account.id,
+                        account.company_id.id,
+                        kind,
+                        external_id,
+                        json.dumps(payload),
+                        remote_number,
+                        serial_key,
+                        gateway_id,
+                        gateway_id,
+                    ),
+                    log_exceptions=False,
+                )
+                row = cr.fetchone()
+        except errors.SerializationFailure:
+            # The same event was stored by a transaction committed after this
+            # one started: it is kept there.
+            return None
         if row:
             return row[0]
-        self.env.cr.execute(
+        cr.execute(
             "SELECT id FROM sms_event WHERE account_id = %s AND kind = %s AND external_id = %s",
             (account.id, kind, external_id),
         )
-        return self.env.cr.fetchone()[0]
+        row = cr.fetchone()
+        return row[0] if row else None
+
+    @api.model
+    def _trigger_processing(self, notify=True):
+        """Have the processing cron run at once.
+
+        Each call adds a trigger (a run is then sure to come), but the cron
+        workers need a notification only when no earlier trigger is pending: a
+        burst of webhooks costs one notification, not one connection per
+        call. With ``notify``, it is sent when the transaction commits;
+        without, the caller sends it (``wake_cron_workers``) when the method
+        returns True.
+        """
+        cron = self.env.ref("crm_sms_conversation.ir_cron_sms_event_process", raise_if_not_found=False)
+        if not cron:
+            return False
+        cron = cron.sudo()
+        now = fields.Datetime.now()
+        self.env.cr.execute(
+            "SELECT 1 FROM ir_cron_trigger WHERE cron_id = %s AND call_at <= %s LIMIT 1", (cron.id, now)
+        )
+        already_pending = bool(self.env.cr.fetchone())
+        self.env["ir.cron.trigger"].sudo().create({"cron_id": cron.id, "call_at": now})
+        wake = not already_pending and cron.active
+        if wake and notify:
+            self.env.cr.postcommit.add(cron._notifydb)
+        return wake
 
     def _get_event_values(self):
         self.ensure_one()
         return json.loads(self.payload)["event"]
 
-    def _serialization_key(self):
-        """Events sharing a key are processed one at a time: two first
-        messages of an unknown number must not create two leads."""
-        self.ensure_one()
-        if self.kind != "inbound":
-            return None
-        return f"{self.account_id.company_id.id}:{self._get_event_values()['from_number']}"
-
-    @contextmanager
-    def _serialized(self):
-        """Process under a session-level advisory lock on the event's key.
-
-        The lock is taken, then the transaction committed, so that the
-        processing runs on a snapshot that sees what the previous holder
-        committed; the lock is released once the processing is committed.
-        """
-        key = self._serialization_key()
-        cr = self.env.cr
-        if key is None:
-            yield
-            # Processing runs in its own transaction.
-            cr.commit()  # pylint: disable=invalid-commit
-            return
-        cr.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", (ADVISORY_LOCK_CLASS, key))
-        try:
-            # A fresh snapshot, taken under the lock.
-            cr.commit()  # pylint: disable=invalid-commit
-            yield
-            # Committed before the lock is released.
-            cr.commit()  # pylint: disable=invalid-commit
-        except Exception:
-            cr.rollback()
-            raise
-        finally:
-            cr.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", (ADVISORY_LOCK_CLASS, key))
-
     # Processing ----------------------------------------------------------
+
+    def _get_processing_env(self):
+        """Environment of the processing: the SMS Gateway user in the
+        account's company, whoever (cron, button, simulator) asks for it."""
+        self.ensure_one()
+        return self.account_id.sudo()._get_gateway_env()
 
     def _lock_for_processing(self):
         """Events of ``self`` still to process that no one else is processing."""
         if not self.ids:
             return self.browse()
-        self.flush_recordset(["state", "attempts"])
+        self.flush_recordset(["state"])
         self.env.cr.execute(
             """
             SELECT id FROM sms_event
-             WHERE id IN %s AND state != 'done' AND attempts < %s
+             WHERE id IN %s AND state = 'pending'
                FOR UPDATE SKIP LOCKED
             """,
-            (tuple(self.ids), MAX_ATTEMPTS),
+            (tuple(self.ids),),
         )
-        return self.browse([row[0] for row in self.env.cr.fetchall()])
+        locked = {row[0] for row in self.env.cr.fetchall()}
+        return self.filtered(lambda e: e.id in locked)
+
+    def _try_lock_customer(self, transaction=True):
+        """Whether this transaction (or, with ``transaction=False``, this
+        session) now holds the lock on the event's customer; never waits."""
+        self.ensure_one()
+        if not self.serial_key:
+            return True
+        function = "pg_try_advisory_xact_lock" if transaction else "pg_try_advisory_lock"
+        self.env.cr.execute(
+            SQL("SELECT %s(%s, hashtext(%s))", SQL.identifier(function), ADVISORY_LOCK_CLASS, self.serial_key)
+        )
+        return self.env.cr.fetchone()[0]
+
+    def _unlock_customer(self):
+        self.ensure_one()
+        if self.serial_key:
+            self.env.cr.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", (ADVISORY_LOCK_CLASS, self.serial_key))
 
     def _process(self):
-        """Process the events; a failed one is kept with its error for the cron."""
+        """Process the events in the current transaction; returns those
+        processed (successfully or not). An event whose customer is being
+        processed by another transaction is left for the cron.
+
+        A failed event is kept with its error and retried later. Concurrency
+        errors (serialization failures, deadlocks) are raised: the caller
+        retries the whole transaction.
+        """
+        processed = self.browse()
         for event in self._lock_for_processing():
-            try:
-                with self.env.cr.savepoint():
-                    event._process_one()
-            except Exception as exc:  # noqa: BLE001 - any failure is kept for a retry
-                attempts = event.attempts + 1
-                _logger.warning(
-                    "SMS event %s could not be processed (attempt %s of %s): %s",
-                    event.id,
-                    attempts,
-                    MAX_ATTEMPTS,
-                    exc,
-                    exc_info=attempts >= MAX_ATTEMPTS,
-                )
-                event.write({"state": "error", "attempts": attempts, "error": str(exc)})
-                if attempts < MAX_ATTEMPTS:
-                    cron = self.env.ref("crm_sms_conversation.ir_cron_sms_event_process", raise_if_not_found=False)
-                    if cron:
-                        cron.sudo()._trigger(fields.Datetime.now() + timedelta(minutes=RETRY_DELAY_MINUTES))
-            else:
-                event.write(
-                    {
-                        "state": "done",
-                        "attempts": event.attempts + 1,
-                        "error": False,
-                        "processed_date": fields.Datetime.now(),
-                    }
-                )
+            if not event._try_lock_customer():
+                continue
+            event._process_attempt()
+            processed |= event
+        return processed
+
+    def _process_attempt(self):
+        """One attempt, in a savepoint: its changes are all kept or all undone."""
+        self.ensure_one()
+        try:
+            with self.env.cr.savepoint():
+                self.with_env(self._get_processing_env())._process_one()
+        except CONCURRENCY_ERRORS:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any failure is kept for a retry
+            self._record_failure(exc)
+        else:
+            self.sudo().write(
+                {
+                    "state": "done",
+                    "attempts": self.attempts + 1,
+                    "error": False,
+                    "next_attempt_date": False,
+                    "processed_date": fields.Datetime.now(),
+                }
+            )
+
+    def _record_failure(self, exc):
+        self.ensure_one()
+        attempts = self.attempts + 1
+        final = attempts >= MAX_ATTEMPTS
+        _logger.warning(
+            "SMS event %s could not be processed (attempt %s of %s): %s",
+            self.id,
+            attempts,
+            MAX_ATTEMPTS,
+            exc,
+            exc_info=final,
+        )
+        next_date = False if final else fields.Datetime.now() + timedelta(minutes=RETRY_DELAYS[attempts - 1])
+        self.sudo().write(
+            {
+                "state": "error" if final else "pending",
+                "attempts": attempts,
+                "error": str(exc) or exc.__class__.__name__,
+                "next_attempt_date": next_date,
+            }
+        )
+        if final:
+            self._notify_failure()
+        else:
+            cron = self.env.ref("crm_sms_conversation.ir_cron_sms_event_process", raise_if_not_found=False)
+            if cron:
+                cron.sudo()._trigger(next_date)
 
     def _process_one(self):
         self.ensure_one()
         values = self._get_event_values()
         if self.kind == "inbound":
             message = self.account_id._process_inbound(InboundSms(**values))
-            self.write({"conversation_id": message.sms_conversation_id.id, "message_id": message.id})
+            self.sudo().write({"conversation_id": message.sms_conversation_id.id, "message_id": message.id})
         else:
             self.account_id._process_status(StatusReport(**values))
 
-    @api.model
-    def _cron_process(self, batch_size=200):
-        """Process events whose processing failed or was cut short."""
-        limit_date = fields.Datetime.now() - timedelta(minutes=RETRY_DELAY_MINUTES)
-        events = self.search(
-            [("state", "!=", "done"), ("attempts", "<", MAX_ATTEMPTS), ("create_date", "<=", limit_date)],
-            order="id",
-            limit=batch_size,
-        )
-        testing = getattr(threading.current_thread(), "testing", False)
-        for event in events:
-            if testing:
-                event._process()
-            else:
-                # Each event in its own transaction, as webhooks process them.
-                with event._serialized():
-                    event._process()
-        return len(events)
+    def _process_in_own_transaction(self):
+        """Process one event in a transaction of its own, committed at once
+        (outside tests). The customer's lock is taken first, then a fresh
+        snapshot: the processing sees what the previous holder committed."""
+        self.ensure_one()
+        if in_test_mode():
+            return self._process()
+        cr = self.env.cr
+        if not self._try_lock_customer(transaction=False):
+            # Another transaction processes this customer's messages: soon after it.
+            self._postpone()
+            cr.commit()  # pylint: disable=invalid-commit
+            return self.browse()
+        try:
+            cr.commit()  # pylint: disable=invalid-commit
+            try:
+                processed = self._process()
+                cr.commit()  # pylint: disable=invalid-commit
+            except CONCURRENCY_ERRORS as exc:
+                cr.rollback()
+                _logger.info("SMS event %s met a concurrent update, postponed: %s", self.id, exc)
+                self._postpone()
+                cr.commit()  # pylint: disable=invalid-commit
+                processed = self.browse()
+            return processed
+        except Exception:
+            cr.rollback()
+            raise
+        finally:
+            self._unlock_customer()
+            cr.commit()  # pylint: disable=invalid-commit
 
-    def action_retry(self):
-        """Process again, as the webhook would: with all rights, not the user's."""
-        events_sudo = self.sudo().filtered(lambda e: e.state != "done")
-        events_sudo.write({"attempts": 0})
-        events_sudo._process()
-        return True
+    def _postpone(self):
+        next_date = fields.Datetime.now() + timedelta(seconds=POSTPONE_SECONDS)
+        self.sudo().write({"next_attempt_date": next_date})
+        self.env.ref("crm_sms_conversation.ir_cron_sms_event_process").sudo()._trigger(next_date)
+
+    @api.model
+    def _due_event_ids(self, limit, exclude=()):
+        self.flush_model(["state", "next_attempt_date"])
+        self.env.cr.execute(
+            """
+            SELECT id FROM sms_event
+             WHERE state = 'pending'
+               AND (next_attempt_date IS NULL OR next_attempt_date <= %s)
+               AND NOT id = ANY(%s)
+             ORDER BY id
+             LIMIT %s
+            """,
+            (fields.Datetime.now(), list(exclude), limit),
+        )
+        return [row[0] for row in self.env.cr.fetchall()]
+
+    @api.model
+    def _cron_process(self, batch_size=100):
+        """Process the due events, oldest first, each in its own transaction,
+        until none is left or the run's time is up."""
+        started = time.monotonic()
+        done, seen = 0, set()
+        while time.monotonic() - started < CRON_TIME_BUDGET:
+            ids = self._due_event_ids(batch_size, exclude=seen)
+            if not ids:
+                break
+            seen.update(ids)
+            for event in self.browse(ids):
+                done += len(event._process_in_own_transaction())
+        remaining = len(self._due_event_ids(batch_size, exclude=seen))
+        self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+        return done
+
+    # Failures ------------------------------------------------------------
+
+    def _notify_failure(self):
+        """Tell the company's SMS managers that an event failed for good."""
+        self.ensure_one()
+        managers = self.env["res.users"]._sms_managers(self.company_id)
+        if not managers:
+            return
+        event_sudo = self.sudo()
+        if self.kind == "inbound":
+            values = self._get_event_values()
+            subject = _("A customer's text message could not be processed")
+            body = _(
+                "The text message from %(sender)s to %(number)s could not be posted after %(attempts)s attempts: "
+                "%(error)s. It is kept under Text Messages > Provider Events: fix the cause, then click "
+                "Process Again.",
+                sender=values.get("from_number", ""),
+                number=values.get("to_number", ""),
+                attempts=self.attempts,
+                error=self.error or "",
+            )
+        else:
+            subject = _("A delivery report could not be processed")
+            body = _(
+                "A delivery report of %(account)s could not be applied after %(attempts)s attempts: %(error)s.",
+                account=self.account_id.name,
+                attempts=self.attempts,
+                error=self.error or "",
+            )
+        event_sudo.with_context(mail_notify_force_send=False).message_notify(
+            partner_ids=managers.partner_id.ids,
+            subject=subject,
+            body=body,
+            author_id=self.env.ref("base.partner_root").id,
+        )
+
+    @api.autovacuum
+    def _gc_events(self):
+        """Delete the processed and failed events past the retention period."""
+        days = self.env["ir.config_parameter"].sudo().get_param(RETENTION_PARAM, DEFAULT_RETENTION_DAYS)
+        try:
+            days = int(days)
+        except (TypeError, ValueError):
+            days = DEFAULT_RETENTION_DAYS
+        if days <= 0:
+            return
+        limit_date = fields.Datetime.now() - timedelta(days=days)
+        events = self.sudo().search([("state", "!=", "pending"), ("create_date", "<", limit_date)], limit=10000)
+        events.unlink()

@@ -9,6 +9,7 @@ class SmsNumber(models.Model):
     _description = "SMS Sender Number"
     _order = "sequence, id"
     _rec_name = "number"
+    _check_company_auto = True
 
     number = fields.Char(
         required=True,
@@ -28,7 +29,9 @@ class SmsNumber(models.Model):
         domain=[("share", "=", False)],
         help="Sellers who send from this number and receive its replies.",
     )
-    team_id = fields.Many2one("crm.team", string="Sales Team", help="Sales team owning this number.")
+    team_id = fields.Many2one(
+        "crm.team", string="Sales Team", check_company=True, help="Sales team owning this number."
+    )
 
     _sql_constraints = [
         ("number_account_unique", "unique(number, account_id)", "This number is already registered on this account."),
@@ -43,6 +46,21 @@ class SmsNumber(models.Model):
                         "%(number)s is not a valid number in international E.164 format "
                         "(a + sign, the country code, then the number, e.g. +14155550123).",
                         number=number.number,
+                    )
+                )
+
+    @api.constrains("user_ids", "account_id")
+    def _check_user_ids(self):
+        for number in self:
+            outsiders = number.user_ids.filtered(lambda u, n=number: n.company_id not in u.company_ids)
+            if outsiders:
+                raise ValidationError(
+                    _(
+                        "%(users)s cannot use %(number)s: they do not work for %(company)s. Give them access to "
+                        "that company first.",
+                        users=", ".join(outsiders.mapped("name")),
+                        number=number.number,
+                        company=number.company_id.name,
                     )
                 )
 
@@ -73,28 +91,85 @@ class SmsNumber(models.Model):
         return self.search([("number", "=", e164), ("account_id", "=", account.id)], limit=1)
 
     @api.model
-    def _get_default_sender(self, remote_number=None, user=None, company=None):
-        """Sender number for a message to ``remote_number`` sent by ``user``.
+    def _get_active_numbers(self, company):
+        """Numbers of ``company`` that can send: active, on an active account."""
+        return (
+            self.sudo().search([("company_id", "=", company.id), ("account_id.active", "=", True)]).with_env(self.env)
+        )
 
-        The last number used with that customer, else a number assigned to the
-        seller, else a number of one of the seller's sales teams, else the
-        company's first number.
-        """
+    @api.model
+    def _get_sendable_numbers(self, company, user=None):
+        """Numbers ``user`` may send from: theirs and those of the teams they
+        belong to or lead; all of the company's for SMS managers; none for
+        users without the SMS seller right."""
         user = user or self.env.user
-        company = company or self.env.company
-        domain = [("company_id", "=", company.id), ("account_id.active", "=", True)]
-        if remote_number:
-            last = self.env["sms.conversation"].search(
-                [("remote_number", "=", remote_number), ("number_id.active", "=", True)]
-                + [("number_id." + f, op, v) for f, op, v in domain],
+        numbers = self._get_active_numbers(company)
+        if user.has_group("crm_sms_conversation.crm_sms_conversation_group_manager"):
+            return numbers
+        if not user._is_sms_seller():
+            return self.browse()
+        return numbers.filtered(lambda n: n._is_assigned_to(user, teams_too=True))
+
+    def _is_assigned_to(self, user, teams_too=False):
+        self.ensure_one()
+        if user in self.sudo().user_ids:
+            return True
+        team = self.sudo().team_id
+        return teams_too and bool(team) and user in (team.member_ids | team.user_id)
+
+    def _get_last_used(self, remote_number):
+        """Of ``self``, the number of the latest conversation with ``remote_number``."""
+        if not remote_number or not self:
+            return self.browse()
+        last = (
+            self.env["sms.conversation"]
+            .sudo()
+            .search(
+                [("remote_number", "=", remote_number), ("number_id", "in", self.ids)],
                 order="last_message_date desc nulls last, id desc",
                 limit=1,
             )
-            if last:
-                return last.number_id
-        numbers = self.search(domain)
-        return (
-            numbers.filtered(lambda n: user in n.user_ids)[:1]
-            or numbers.filtered(lambda n: n.team_id and user in (n.team_id.member_ids | n.team_id.user_id))[:1]
-            or numbers[:1]
         )
+        return self.browse(last.number_id.id)
+
+    def _pick_for_user(self, user, remote_number=None):
+        """Of ``self``, the number last used with the customer, else one
+        assigned to ``user``, else one of ``user``'s teams' (or nothing)."""
+        if not user:
+            return self.browse()
+        mine = self.filtered(lambda n: n._is_assigned_to(user, teams_too=True))
+        return mine._get_last_used(remote_number) or mine.filtered(lambda n: n._is_assigned_to(user))[:1] or mine[:1]
+
+    @api.model
+    def _get_default_sender(self, remote_number=None, user=None, company=None, record=None):
+        """Sender number of a message to ``remote_number`` on ``record``, sent
+        by ``user`` (the acting user), chosen with that user's rights:
+
+        1. among the numbers the user may send from: the number last used with
+           that customer, else one assigned to the user, else one of the
+           user's teams'; managers may use any number, so for them:
+        2. (and for users with no number of their own: automations, scheduled
+           actions, users without the SMS seller right) the record owner's
+           numbers, in the same order, else a number of the record's sales
+           team, else the number last used with the customer, else the
+           company's first number.
+        """
+        user = user or self.env.user
+        company = company or self.env.company
+        numbers = self._get_active_numbers(company)
+        sendable = self._get_sendable_numbers(company, user=user)
+        if sendable and sendable != numbers:
+            return sendable._pick_for_user(user, remote_number) or sendable[:1]
+        picked = numbers._pick_for_user(user, remote_number)
+        if picked:
+            return picked
+        if record is not None and record and "user_id" in record._fields:
+            owner = record.sudo().user_id
+            team = record.sudo()._sms_owner_team() if hasattr(record, "_sms_owner_team") else self.env["crm.team"]
+            picked = (
+                numbers._pick_for_user(owner, remote_number)
+                or numbers.filtered(lambda n: team and n.sudo().team_id == team)[:1]
+            )
+            if picked:
+                return picked
+        return numbers._get_last_used(remote_number) or numbers[:1]

@@ -30,10 +30,17 @@ class SmsPhoneKeyMixin(models.AbstractModel):
 
     def _sms_phone_region(self):
         """Country code used to read national numbers: the record's country,
-        else its company's, else the current company's."""
+        else its company's, else the main company's. Never the current user's
+        company: the same number gets the same key whoever saves it."""
         self.ensure_one()
-        country = self.country_id or self.company_id.country_id or self.env.company.country_id
+        country = self.country_id or self.company_id.country_id or self._sms_main_company().country_id
         return country.code or None
+
+    @api.model
+    def _sms_main_company(self):
+        """The database's main company (the first one), in sudo."""
+        company = self.env.ref("base.main_company", raise_if_not_found=False)
+        return (company or self.env["res.company"].search([], order="id", limit=1)).sudo()
 
     @api.model
     def _sms_phone_key_domain(self, e164):
@@ -62,15 +69,42 @@ class SmsPhoneKeyMixin(models.AbstractModel):
         self.ensure_one()
         return self.active
 
+    def _sms_type_code(self):
+        """contact, company, opportunity or lead."""
+        raise NotImplementedError()
+
+    @api.model
+    def _sms_type_labels(self):
+        """Type codes and their labels, in the current language."""
+        _ = self.env._
+        return {
+            "contact": _("Contact"),
+            "company": _("Company"),
+            "opportunity": _("Opportunity"),
+            "lead": _("Lead"),
+        }
+
     def _sms_type_label(self):
         """Contact, Company, Opportunity or Lead."""
-        raise NotImplementedError()
+        self.ensure_one()
+        return self._sms_type_labels()[self._sms_type_code()]
 
     def _sms_routing_label(self):
         """The record as routing reasons and logs name it, e.g. "Opportunity Fleet tracking"."""
         self.ensure_one()
         return f"{self._sms_type_label()} {self.display_name}"
 
+    def _sms_routing_label_data(self):
+        """What names the record in a reason stored once, worded in each reader's language."""
+        self.ensure_one()
+        return {"type": self._sms_type_code(), "name": self.display_name}
+
     def _sms_routing_author(self, remote_number):
         """Partner authoring an inbound message from ``remote_number``, if known."""
         return self.env["res.partner"]
+
+    # CRUD ----------------------------------------------------------------
+
+    def unlink(self):
+        self.env["sms.conversation"]._unlink_records(self)
+        return super().unlink()

@@ -5,6 +5,9 @@ class SmsTracker(models.Model):
     _inherit = "sms.tracker"
 
     provider_message_id = fields.Char("Provider Message ID", index="btree_not_null", copy=False)
+    sms_account_id = fields.Many2one(
+        "sms.account", string="SMS Account", index="btree_not_null", ondelete="set null", copy=False
+    )
 
     def _get_failure_help(self):
         """What the seller should do, by failure type."""
@@ -52,16 +55,17 @@ class SmsTracker(models.Model):
         res = super()._update_sms_notifications(
             notification_status, failure_type=failure_type, failure_reason=failure_reason
         )
-        # From the states the notifications now have: Odoo ignores some late reports.
+        # From the states the notifications now have (Odoo ignores some late reports), and
+        # from the last message of each conversation (a report on an older one changes no flag).
         notifications = self.mail_notification_id.filtered("mail_message_id.sms_conversation_id")
         for conversation, notifs in notifications.grouped(lambda n: n.mail_message_id.sms_conversation_id).items():
-            conversation.sudo().has_failure = any(n.notification_status in ("exception", "bounce") for n in notifs)
+            conversation._update_failure_flag()
             conversation._notify_status(notifs.mail_message_id)
         return res
 
-    def _action_update_from_provider_failure(self, failure_type, error_code="", error_message=""):
+    def _action_update_from_provider_failure(self, failure_type, error_code="", error_message="", reason=None):
         """Mark the notifications failed, with a reason telling the seller what to do."""
-        reason = self._get_failure_help().get(failure_type) or self.env._("The message could not be sent.")
+        reason = reason or self._get_failure_help().get(failure_type) or self.env._("The message could not be sent.")
         details = " ".join(part for part in (error_code and f"[{error_code}]", error_message) if part)
         if details:
             reason = f"{reason} ({details})"

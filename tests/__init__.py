@@ -6,3 +6,5 @@ from . import test_inbound
 from . import test_security
 from . import test_pane
 from . import test_ui
+from . import test_production
+from . import test_hardening

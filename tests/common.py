@@ -8,14 +8,19 @@ from urllib.parse import parse_qsl, urlsplit
 import requests
 from freezegun import freeze_time
 
-from odoo import fields
-from odoo.addons.crm_sms_conversation.tools.sms_twilio import twilio_signature
+from odoo import Command, fields
+from odoo.addons.base.models.ir_mail_server import IrMailServer
+from odoo.addons.mail.models.mail_mail import MailMail
 from odoo.addons.mail.tests.common import mail_new_test_user
 from odoo.tests import HttpCase, TransactionCase
+
+from ..tools.sms_twilio import twilio_signature
 
 TWILIO_SID = "AC0123456789abcdef0123456789abcdef"
 TWILIO_TOKEN = "twilio-test-auth-token"
 TWILIO_MESSAGES_RE = re.compile(r"^https://api\.twilio\.com/2010-04-01/Accounts/(AC\w+)/Messages\.json")
+# The domain a customer's website gives its company: get_base_url() then returns it.
+CUSTOMER_WEBSITE = "https://www.customer-website.example"
 
 
 class FakeResponse(requests.Response):
@@ -28,33 +33,52 @@ class FakeResponse(requests.Response):
 
 
 class SmsConversationCase(TransactionCase):
-    """Accounts, numbers, sellers and teams of a US company, and a Twilio
-    API faked at the ``requests`` level: no test reaches the network."""
+    """A database in a customer's state, and a Twilio API faked at the
+    ``requests`` level: no test reaches the network.
+
+    As on a customer's database: no demo data, no outgoing mail server, the
+    SMS Gateway and OdooBot without e-mail, a sales team with followers, an
+    automation of the customer's own on new leads (an activity for the team
+    leader and an e-mail), the company's website (when installed) giving it
+    another base URL. Sellers A, B, C; number A has exactly one seller (A),
+    number B only a team (team B, led by its leader), the Simulator number
+    belongs to seller C. No e-mail leaves through SMTP without the test
+    knowing it (``smtp_calls``).
+    """
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        if cls.registry.test_cr is None:
-            # Events are stored "in their own transaction": in tests, a cursor
-            # on the test transaction, as HttpCase sets up.
-            cls.registry.enter_test_mode(cls.cr)
-            cls.addClassCleanup(cls.registry.leave_test_mode)
         cls.company = cls.env.company
         cls.company.country_id = cls.env.ref("base.us")
-        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True, mail_create_nolog=True))
+        cls.env = cls.env(
+            context=dict(cls.env.context, tracking_disable=True, mail_create_nolog=True, mail_notify_force_send=False)
+        )
+        cls.gateway = cls.env.ref("crm_sms_conversation.user_sms_gateway")
 
         cls.user_seller_a, cls.user_seller_b, cls.user_seller_c = (
             mail_new_test_user(
                 cls.env,
                 login=f"seller_{x}",
                 name=f"Seller {x.upper()}",
+                email=f"seller_{x}@customer.example",
                 groups="sales_team.group_sale_salesman",
                 notification_type="inbox",
             )
             for x in "abc"
         )
+        cls.user_team_leader = mail_new_test_user(
+            cls.env,
+            login="team_leader_b",
+            name="Leader B",
+            email="leader_b@customer.example",
+            groups="sales_team.group_sale_salesman_all_leads",
+            notification_type="email",
+        )
         cls.team_a = cls.env["crm.team"].create({"name": "Team A", "member_ids": [(6, 0, cls.user_seller_a.ids)]})
-        cls.team_b = cls.env["crm.team"].create({"name": "Team B", "member_ids": [(6, 0, cls.user_seller_b.ids)]})
+        cls.team_b = cls.env["crm.team"].create(
+            {"name": "Team B", "member_ids": [(6, 0, cls.user_seller_b.ids)], "user_id": cls.user_team_leader.id}
+        )
 
         cls.account = cls.env["sms.account"].create(
             {
@@ -64,7 +88,7 @@ class SmsConversationCase(TransactionCase):
                 "twilio_auth_token": TWILIO_TOKEN,
             }
         )
-        # Number of seller A; number of team B.
+        # Number of exactly one seller (A); number of team B only.
         cls.number_a = cls.env["sms.number"].create(
             {"number": "+14155550100", "account_id": cls.account.id, "user_ids": [(6, 0, cls.user_seller_a.ids)]}
         )
@@ -76,6 +100,113 @@ class SmsConversationCase(TransactionCase):
             {"number": "+14155550300", "account_id": cls.simulator.id, "user_ids": [(6, 0, cls.user_seller_c.ids)]}
         )
         cls.customer_number = "+14155550123"
+        cls._setup_customer_database()
+
+    @classmethod
+    def _setup_customer_database(cls):
+        """What distinguishes a customer's database from a fresh test one."""
+        env = cls.env
+        # Technical users have no e-mail; no mail server, no default sender.
+        (cls.gateway.partner_id | env.ref("base.partner_root")).write({"email": False})
+        env["ir.mail_server"].sudo().search([]).unlink()
+        env["res.company"].sudo().search([]).write({"alias_domain_id": False})
+        # A sales team followed by a manager, who hears of its new leads by e-mail.
+        cls.team_follower = mail_new_test_user(
+            env,
+            login="team_follower",
+            name="Team Follower",
+            email="follower@customer.example",
+            groups="sales_team.group_sale_manager",
+            notification_type="email",
+        )
+        cls.team_b.message_subscribe(
+            partner_ids=cls.team_follower.partner_id.ids,
+            subtype_ids=(env.ref("mail.mt_comment") | env.ref("crm.mt_salesteam_lead")).ids,
+        )
+        # The customer's own automation on new leads.
+        cls.automation = cls._create_lead_automation() if "base.automation" in env else None
+        # The company's website gives it another base URL than web.base.url.
+        if "website" in env:
+            website = env["website"].sudo().search([("company_id", "=", cls.company.id)], limit=1)
+            if website:
+                website.domain = CUSTOMER_WEBSITE
+
+    @classmethod
+    def _create_lead_automation(cls):
+        env = cls.env
+        lead_model = env.ref("crm.model_crm_lead")
+        template = env["mail.template"].create(
+            {
+                "name": "New lead: tell the team leader",
+                "model_id": lead_model.id,
+                "subject": "New lead: {{ object.name }}",
+                "body_html": "<p>A new lead came in: {{ object.name }}. Call it back today.</p>",
+                "email_to": "leader_b@customer.example",
+            }
+        )
+        automation = env["base.automation"].create(
+            {
+                "name": "New lead: activity for the team leader and an e-mail",
+                "model_id": lead_model.id,
+                "trigger": "on_create_or_write",
+                "trigger_field_ids": [Command.set(env.ref("crm.field_crm_lead__name").ids)],
+            }
+        )
+        env["ir.actions.server"].create(
+            [
+                {
+                    "name": "Call the new lead back",
+                    "base_automation_id": automation.id,
+                    "model_id": lead_model.id,
+                    "state": "next_activity",
+                    "activity_type_id": env.ref("mail.mail_activity_data_call").id,
+                    "activity_summary": "Call the new lead back",
+                    "activity_user_type": "specific",
+                    "activity_user_id": cls.user_team_leader.id,
+                },
+                {
+                    "name": "E-mail the new lead",
+                    "base_automation_id": automation.id,
+                    "model_id": lead_model.id,
+                    "state": "mail_post",
+                    "mail_post_method": "email",
+                    "template_id": template.id,
+                },
+                {
+                    "name": "Log the new lead",
+                    "base_automation_id": automation.id,
+                    "model_id": lead_model.id,
+                    "state": "mail_post",
+                    "mail_post_method": "comment",
+                    "template_id": template.id,
+                },
+            ]
+        )
+        return automation
+
+    def setUp(self):
+        super().setUp()
+        self.smtp_calls = []
+        calls = self.smtp_calls
+
+        def connect(server, *args, **kwargs):
+            calls.append(("connect", kwargs.get("mail_server_id")))
+
+        def send_email(server, message, *args, **kwargs):
+            calls.append(("send_email", message["To"]))
+            return message["Message-Id"]
+
+        def mail_send(mails, *args, **kwargs):
+            calls.append(("mail.mail.send", mails.ids))
+
+        for target, name, replacement in (
+            (IrMailServer, "connect", connect),
+            (IrMailServer, "send_email", send_email),
+            (MailMail, "_send", mail_send),
+        ):
+            patcher = patch.object(target, name, replacement)
+            patcher.start()
+            self.addCleanup(patcher.stop)
 
     # Records -----------------------------------------------------------
 
@@ -97,21 +228,37 @@ class SmsConversationCase(TransactionCase):
         SmsConversationCase._sid_counter += 1
         return f"SM{SmsConversationCase._sid_counter:032d}"
 
-    def _receive(self, body="Hello", from_number=None, number=None, sid=None):
-        """An inbound message, as the webhook hands it over after verification."""
+    def _inbound_values(self, body="Hello", from_number=None, number=None, sid=None, num_media=0):
         number = number or self.number_a
-        event = number.account_id._receive(
-            "inbound",
-            {
-                "external_id": sid or self._new_sid(),
-                "from_number": from_number or self.customer_number,
-                "to_number": number.number,
-                "body": body,
-                "num_media": 0,
-            },
+        return {
+            "external_id": sid or self._new_sid(),
+            "from_number": from_number or self.customer_number,
+            "to_number": number.number,
+            "body": body,
+            "num_media": num_media,
+        }
+
+    def _receive(self, body="Hello", from_number=None, number=None, sid=None):
+        """An inbound message, stored as the webhook does, then processed by
+        the processing cron as in production; it must succeed at its first
+        attempt, without any e-mail sent."""
+        number = number or self.number_a
+        event_id, _wake = number.account_id._receive_webhook(
+            "inbound", self._inbound_values(body, from_number, number, sid), raw_params=[]
         )
+        event = self.env["sms.event"].browse(event_id)
+        self.assertEqual(event.state, "pending", "the webhook only stores")
+        self._run_event_cron()
         self.assertEqual(event.state, "done", event.error)
+        self.assertEqual(event.attempts, 1, "processed at its first attempt")
+        self.assertFalse(self.smtp_calls, "no e-mail is sent while a message is processed")
         return event.message_id
+
+    def _run_event_cron(self):
+        """Run the processing cron as its worker does (as its own user)."""
+        self.env.flush_all()
+        self.env.ref("crm_sms_conversation.ir_cron_sms_event_process").sudo().method_direct_trigger()
+        self.env.invalidate_all()
 
     # Outbound: the Twilio API faked at the requests level -------------
 
@@ -190,12 +337,15 @@ class SmsWebhookCase(SmsConversationCase, HttpCase):
         path = f"/crm_sms_conversation/webhook/{account.webhook_token}/{kind}"
         return f"{path}?{query}" if query else path
 
+    def _signed_url(self, account, path):
+        """The URL the provider was given: the account's public URL, then the path."""
+        return account.webhook_base_url.rstrip("/") + path
+
     def _post_twilio(self, kind, params, account=None, signature=None, query="", headers=None):
         account = account or self.account
         path = self._webhook_path(account, kind, query)
-        url = account.get_base_url().rstrip("/") + path
         if signature is None:
-            signature = twilio_signature(TWILIO_TOKEN, url, list(params.items()))
+            signature = twilio_signature(TWILIO_TOKEN, self._signed_url(account, path), list(params.items()))
         all_headers = {"X-Twilio-Signature": signature} if signature else {}
         all_headers.update(headers or {})
         return self.url_open(path, data=params, headers=all_headers)

@@ -2,11 +2,14 @@ import json
 from datetime import timedelta
 from unittest.mock import patch
 
+from freezegun import freeze_time
+
 from odoo import fields
-from odoo.addons.crm_sms_conversation.models.sms_conversation import SmsConversation
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
+from ..models.sms_conversation import SmsConversation
+from ..models.sms_event import MAX_ATTEMPTS
 from .common import SmsConversationCase
 
 
@@ -37,8 +40,12 @@ class TestInboundNotifications(SmsConversationCase):
         channels = {tuple(channel[1:]) for channel, _msg in inbound}
         self.assertEqual(
             channels,
-            {("res.partner", self.user_seller_b.partner_id.id), ("res.partner", self.user_seller_a.partner_id.id)},
-            "the owner, and the seller of the receiving number whose pane may be open",
+            {
+                ("res.partner", self.user_seller_b.partner_id.id),
+                ("res.partner", self.user_seller_a.partner_id.id),
+                ("res.partner", self.user_team_leader.partner_id.id),
+            },
+            "the owner, the seller of the receiving number and the owner's team leader, whose panes may be open",
         )
         self.assertEqual(inbound[0][1]["payload"]["res_id"], partner.id)
 
@@ -50,7 +57,10 @@ class TestInboundNotifications(SmsConversationCase):
     def test_without_owner_nor_number_user_the_team_is_notified(self):
         self._partner("No Owner", phone=self.customer_number)
         message = self._receive(number=self.number_b)
-        self.assertEqual(self._inbox_partners(message), self.user_seller_b.partner_id, "team B's member")
+        self.assertEqual(self._inbox_partners(message), self.user_team_leader.partner_id, "team B's leader")
+        self.team_b.user_id = False
+        message = self._receive(number=self.number_b)
+        self.assertEqual(self._inbox_partners(message), self.user_seller_b.partner_id, "without leader, its members")
 
     def test_customer_never_receives_its_own_message(self):
         partner = self._partner(
@@ -84,57 +94,92 @@ class TestInboundNotifications(SmsConversationCase):
 
     def test_media_count_is_shown(self):
         self._partner("Photo", phone=self.customer_number)
-        event = self.number_a.account_id._receive(
-            "inbound",
-            {
-                "external_id": "MMmedia",
-                "from_number": self.customer_number,
-                "to_number": self.number_a.number,
-                "body": "Look",
-                "num_media": 2,
-            },
-        )
+        event = self.number_a.account_id._receive("inbound", self._inbound_values("Look", num_media=2))
         self.assertIn("2 attachment(s)", event.message_id.body)
 
 
 @tagged("post_install", "-at_install")
 class TestEventProcessing(SmsConversationCase):
-    def _payload(self, sid):
-        return {
-            "external_id": sid,
-            "from_number": self.customer_number,
-            "to_number": self.number_a.number,
-            "body": "Kept safe",
-            "num_media": 0,
-        }
+    def _store(self, sid, body="Kept safe"):
+        event_id, _wake = self.account._receive_webhook("inbound", self._inbound_values(body, sid=sid), raw_params=[])
+        return self.env["sms.event"].browse(event_id)
 
     @mute_logger("odoo.addons.crm_sms_conversation.models.sms_event")
     def test_failed_processing_is_kept_and_retried_by_the_cron(self):
         partner = self._partner("Retry", phone=self.customer_number)
+        event = self._store("SMretry")
         with patch.object(SmsConversation, "_route_inbound", side_effect=RuntimeError("database hiccup")):
-            event = self.account._receive("inbound", self._payload("SMretry"))
-        self.assertEqual(event.state, "error")
+            self._run_event_cron()
+        self.assertEqual(event.state, "pending", "kept for another attempt")
         self.assertEqual(event.attempts, 1)
         self.assertIn("database hiccup", event.error)
+        self.assertTrue(event.next_attempt_date)
         self.assertFalse(partner.message_ids.filtered(lambda m: m.sms_direction == "inbound"), "nothing half-written")
         self.assertFalse(self.env["sms.conversation"].search([("remote_number", "=", self.customer_number)]))
 
-        self.env["sms.event"]._cron_process()
-        self.assertEqual(event.state, "error", "the cron leaves events of the last minute to their request")
-        self.env.cr.execute(
-            "UPDATE sms_event SET create_date = %s WHERE id = %s",
-            (fields.Datetime.now() - timedelta(minutes=2), event.id),
-        )
-        self.env["sms.event"]._cron_process()
+        self._run_event_cron()
+        self.assertEqual(event.attempts, 1, "not tried again before its time")
+        with freeze_time(event.next_attempt_date + timedelta(seconds=1)):
+            self._run_event_cron()
         self.assertEqual(event.state, "done", event.error)
+        self.assertEqual(event.attempts, 2)
         self.assertEqual(event.message_id.res_id, partner.id)
+        self.assertEqual(event.message_id.create_uid, self.gateway, "a retry runs as the first attempt did")
+
+    @mute_logger("odoo.addons.crm_sms_conversation.models.sms_event")
+    def test_last_failed_attempt_tells_the_managers(self):
+        self._partner("Never", phone=self.customer_number)
+        event = self._store("SMnever")
+        with patch.object(SmsConversation, "_route_inbound", side_effect=RuntimeError("always broken")):
+            for _attempt in range(MAX_ATTEMPTS):
+                with freeze_time((event.next_attempt_date or fields.Datetime.now()) + timedelta(seconds=1)):
+                    self._run_event_cron()
+        self.assertEqual((event.state, event.attempts), ("error", MAX_ATTEMPTS), "failed for good")
+        notice = self.env["mail.message"].search(
+            [("model", "=", "sms.event"), ("res_id", "=", event.id), ("message_type", "=", "user_notification")]
+        )
+        self.assertEqual(len(notice), 1)
+        self.assertIn(self.team_follower.partner_id, notice.partner_ids, "the SMS managers are told")
+        self.assertNotIn(self.gateway.partner_id, notice.partner_ids)
+        self.assertIn(self.customer_number, notice.body)
+        self.assertIn("Process Again", notice.body)
+        # Listed where managers look, without debug mode.
+        menu = self.env.ref("crm_sms_conversation.crm_sms_conversation_menu_events")
+        self.assertNotIn(self.env.ref("base.group_no_one"), menu.groups_id)
+        Event = self.env["sms.event"].with_user(self.team_follower)
+        self.assertIn(event, Event.search([("state", "=", "error")]))
+
+        # Fixed, then processed again by hand: as the gateway, a fresh series of attempts.
+        Event.browse(event.id).action_retry()
+        self.assertEqual(event.state, "done", event.error)
+        self.assertEqual(event.message_id.create_uid, self.gateway)
 
     def test_processed_event_is_not_processed_again(self):
         self._partner("Once", phone=self.customer_number)
-        event = self.account._receive("inbound", self._payload("SMonce"))
-        again = self.account._receive("inbound", self._payload("SMonce"))
-        self.assertEqual(again, event)
-        event._process()
+        message = self._receive("Once", sid="SMonce")
+        again = self._store("SMonce")
+        self.assertEqual(again.message_id, message, "a replayed delivery is the same event")
+        again._process()
+        self._run_event_cron()
         self.assertEqual(
-            self.env["mail.message"].search_count([("sms_conversation_id", "=", event.conversation_id.id)]), 1
+            self.env["mail.message"].search_count([("sms_conversation_id", "=", message.sms_conversation_id.id)]), 1
         )
+
+    def test_old_events_are_deleted_after_the_retention_period(self):
+        self._partner("Old", phone=self.customer_number)
+        old = self._receive("Old news", sid="SMold")
+        recent = self._receive("Fresh", sid="SMrecent")
+        events = self.env["sms.event"].search([("message_id", "in", (old | recent).ids)])
+        self.env.cr.execute(
+            "UPDATE sms_event SET create_date = %s WHERE message_id = %s",
+            (fields.Datetime.now() - timedelta(days=91), old.id),
+        )
+        self.env.invalidate_all()
+        self.env["sms.event"]._gc_events()
+        self.assertEqual(events.exists().message_id, recent, "kept 90 days by default")
+        self.env["ir.config_parameter"].sudo().set_param("crm_sms_conversation.event_retention_days", "0")
+        self.env.cr.execute("UPDATE sms_event SET create_date = %s", (fields.Datetime.now() - timedelta(days=900),))
+        self.env.invalidate_all()
+        self.env["sms.event"]._gc_events()
+        self.assertTrue(events.exists(), "0 keeps them forever")
+        self.assertTrue(old.exists(), "the chatter keeps the message itself")

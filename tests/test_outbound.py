@@ -88,15 +88,29 @@ class TestOutbound(SmsConversationCase):
             self._process_queue()
         self.assertEqual(calls[0]["data"]["From"], self.number_b.number)
 
-    def test_users_without_the_seller_right_keep_odoo_sms(self):
+    def test_provider_does_not_depend_on_who_sends(self):
+        """A user without the SMS seller right, an automation run by OdooBot: the
+        company's account sends, from the record owner's number."""
+        self.partner.user_id = self.user_seller_a
         user = mail_new_test_user(self.env, login="no_sms_right", groups="base.group_user,base.group_partner_manager")
         self.assertFalse(user._is_sms_seller())
-        composer = self._composer(self.partner, "Through Odoo", user=user)
-        self.assertFalse(composer.sms_number_id)
+        composer = self._composer(self.partner, "From a colleague", user=user)
+        self.assertFalse(composer.sms_number_id, "nothing to choose from")
         with self.mock_twilio() as calls:
-            message = composer._action_send_sms()
-        self.assertFalse(self._sms(message).sms_number_id, "not sent through the SMS accounts")
-        self.assertFalse(calls)
+            by_user = composer._action_send_sms()
+            by_automation = self.partner.with_user(self.env.ref("base.user_root"))._message_sms("Automated reminder")
+            self._process_queue()
+        for message in (by_user, by_automation):
+            sms = self._sms(message)
+            self.assertEqual(sms.sms_account_id, self.account, "not Odoo's IAP")
+            self.assertEqual(sms.sms_number_id, self.number_a, "the record owner's number")
+        self.assertEqual([call["data"]["From"] for call in calls], [self.number_a.number] * 2)
+
+    def test_automation_uses_the_owner_team_number_not_another_team(self):
+        lead = self._lead("Team B lead", phone="+14155550123", user_id=self.user_seller_b.id, team_id=self.team_b.id)
+        self.env["sms.conversation"]._get_or_create(self.number_a, "+14155550123", self.partner)._touch()
+        message = lead.with_user(self.env.ref("base.user_root"))._message_sms("Your appointment is confirmed")
+        self.assertEqual(self._sms(message).sms_number_id, self.number_b, "team B's number, not seller A's")
 
     def test_sender_defaults_to_the_seller_then_the_team(self):
         Number = self.env["sms.number"]

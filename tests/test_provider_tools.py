@@ -1,9 +1,10 @@
 import hashlib
 
-from odoo.addons.crm_sms_conversation.tools.phone import normalize_e164
-from odoo.addons.crm_sms_conversation.tools.sms_provider import InvalidPayload, ProviderConfig
-from odoo.addons.crm_sms_conversation.tools.sms_twilio import TwilioApi, twilio_signature
 from odoo.tests import BaseCase, tagged
+
+from ..tools.phone import normalize_e164
+from ..tools.sms_provider import InvalidPayload, ProviderConfig
+from ..tools.sms_twilio import TwilioApi, twilio_signature
 
 # Vectors published with Twilio's Python SDK (twilio/twilio-python,
 # tests/unit/test_request_validator.py), auth token "12345".

@@ -1,7 +1,7 @@
-from odoo.addons.crm_sms_conversation.hooks import PHONE_KEY_TABLES, fill_phone_keys
 from odoo.tests import tagged
 from odoo.tools import SQL
 
+from ..hooks import PHONE_KEY_TABLES, fill_phone_keys
 from .common import SmsConversationCase
 
 

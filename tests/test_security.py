@@ -1,5 +1,6 @@
+from odoo.addons.mail.tests.common import mail_new_test_user as new_test_user
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import new_test_user, tagged
+from odoo.tests import tagged
 from odoo.tests.common import JsonRpcException
 from odoo.tools import mute_logger
 

@@ -1,8 +1,8 @@
-from odoo.addons.crm_sms_conversation.tools.sms_twilio import EMPTY_TWIML
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
-from .common import SmsWebhookCase
+from ..tools.sms_twilio import EMPTY_TWIML, twilio_signature
+from .common import TWILIO_TOKEN, SmsWebhookCase
 
 CONTROLLER_LOGGER = "odoo.addons.crm_sms_conversation.controllers.main"
 
@@ -29,6 +29,9 @@ class TestInboundWebhook(SmsWebhookCase):
         self.assertEqual(response.text, EMPTY_TWIML)
         self.env.invalidate_all()
         event = self._events()
+        self.assertEqual(event.state, "pending", "the webhook stores and answers; the processing cron posts")
+        self.assertFalse(event.message_id)
+        self._run_event_cron()
         self.assertEqual(event.state, "done")
         message = event.message_id
         self.assertEqual((message.model, message.res_id), ("res.partner", self.partner.id))
@@ -41,7 +44,7 @@ class TestInboundWebhook(SmsWebhookCase):
         params = self._inbound_params("Only once")
         for _attempt in range(2):
             self.assertEqual(self._post_twilio("inbound", params).status_code, 200)
-        self.env.invalidate_all()
+        self._run_event_cron()
         self.assertEqual(len(self._events()), 1)
         messages = self.env["mail.message"].search(
             [("model", "=", "res.partner"), ("res_id", "=", self.partner.id), ("sms_direction", "=", "inbound")]
@@ -58,10 +61,7 @@ class TestInboundWebhook(SmsWebhookCase):
     def test_tampered_parameters_are_refused(self):
         params = self._inbound_params("Original")
         path = self._webhook_path(self.account, "inbound")
-        url = self.account.get_base_url().rstrip("/") + path
-        from odoo.addons.crm_sms_conversation.tools.sms_twilio import twilio_signature
-
-        signature = twilio_signature("twilio-test-auth-token", url, list(params.items()))
+        signature = twilio_signature(TWILIO_TOKEN, self._signed_url(self.account, path), list(params.items()))
         params["Body"] = "Tampered"
         response = self.url_open(path, data=params, headers={"X-Twilio-Signature": signature})
         self.assertEqual(response.status_code, 403)
@@ -138,8 +138,8 @@ class TestInboundWebhook(SmsWebhookCase):
         self.assertEqual(response.status_code, 404)
         self._assert_nothing_stored()
 
-    def test_webhook_urls_use_the_base_url(self):
-        base = self.account.get_base_url().rstrip("/")
+    def test_webhook_urls_use_the_public_url(self):
+        base = self.account.webhook_base_url.rstrip("/")
         token = self.account.webhook_token
         self.assertEqual(self.account.inbound_url, f"{base}/crm_sms_conversation/webhook/{token}/inbound")
         self.assertEqual(self.account.status_url, f"{base}/crm_sms_conversation/webhook/{token}/status")
@@ -168,7 +168,7 @@ class TestStatusWebhook(SmsWebhookCase):
             query=query,
         )
         self.assertEqual(response.status_code, 200)
-        self.env.invalidate_all()
+        self._run_event_cron()
         self.assertEqual(notification.notification_status, "sent", "delivered: the chatter shows it")
 
     @mute_logger(CONTROLLER_LOGGER)
@@ -183,7 +183,7 @@ class TestStatusWebhook(SmsWebhookCase):
             signature="bm90IGEgc2lnbmF0dXJl",
         )
         self.assertEqual(response.status_code, 403)
-        self.env.invalidate_all()
+        self._run_event_cron()
         self.assertEqual(self._notifications(message).notification_status, "pending")
 
     @mute_logger(CONTROLLER_LOGGER)
@@ -194,3 +194,82 @@ class TestStatusWebhook(SmsWebhookCase):
         self.assertEqual(response.status_code, 400)
         self.env.invalidate_all()
         self.assertFalse(self.env["sms.event"].search([("kind", "=", "status")]))
+
+
+@tagged("post_install", "-at_install")
+class TestWebhookEdges(SmsWebhookCase):
+    """10 and 15: the URL signatures are checked against, and odd requests."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.partner = cls._partner("Edge Customer", phone="(415) 555-0123")
+
+    def _stored(self):
+        self.env.invalidate_all()
+        return self.env["sms.event"].search([("account_id", "=", self.account.id)])
+
+    def test_base_url_changes_do_not_break_signatures(self):
+        """web.base.url rewritten by an admin's login from another host, or a
+        website domain: the provider still calls the URL it was given."""
+        given = self.account.webhook_base_url
+        self.env["ir.config_parameter"].sudo().set_param("web.base.url", "http://10.0.0.5:8069")
+        self.account.invalidate_recordset()
+        self.assertEqual(self.account.webhook_base_url, given)
+        current = self.account.get_base_url()  # the company's website domain when website is installed
+        self.assertNotEqual(current.rstrip("/"), given.rstrip("/"))
+        self.assertIn(current, self.account.base_url_warning, "the form tells the admin")
+        self.assertTrue(self.account.inbound_url.startswith(given.rstrip("/")))
+        response = self._post_twilio("inbound", self._inbound_params("Still verified"))
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(len(self._stored()), 1)
+
+    def test_public_url_with_a_path_prefix(self):
+        """Odoo behind a proxy at https://example.com/odoo: the provider signs the
+        public URL, the proxy hands Odoo the path without the prefix."""
+        self.account.webhook_base_url = "https://crm.example.com/odoo"
+        self.assertTrue(
+            self.account.inbound_url.startswith("https://crm.example.com/odoo/crm_sms_conversation/webhook/")
+        )
+        response = self._post_twilio("inbound", self._inbound_params("Through the proxy"))
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(len(self._stored()), 1)
+
+    @mute_logger(CONTROLLER_LOGGER)
+    def test_a_url_other_than_the_public_one_is_refused(self):
+        path = self._webhook_path(self.account, "inbound")
+        params = self._inbound_params("Signed for another host")
+        signature = twilio_signature(TWILIO_TOKEN, "https://attacker.example" + path, list(params.items()))
+        response = self.url_open(path, data=params, headers={"X-Twilio-Signature": signature})
+        self.assertEqual(response.status_code, 403)
+        self.assertFalse(self._stored())
+
+    def test_options_does_not_act(self):
+        path = self._webhook_path(self.account, "inbound")
+        params = self._inbound_params("Options")
+        signature = twilio_signature(TWILIO_TOKEN, self._signed_url(self.account, path), list(params.items()))
+        response = self.opener.options(
+            self.base_url() + path, data=params, headers={"X-Twilio-Signature": signature}, timeout=10
+        )
+        self.assertIn(response.status_code, (200, 405))
+        self.assertFalse(self._stored(), "only POST may act")
+
+    @mute_logger(CONTROLLER_LOGGER)
+    def test_sms_uuid_with_a_trailing_newline_is_refused(self):
+        response = self._post_twilio(
+            "status",
+            {"MessageSid": "SM1", "MessageStatus": "delivered"},
+            query="sms_uuid=0123456789abcdef0123456789abcdef%0A",
+        )
+        self.assertEqual(response.status_code, 400)
+        self.assertFalse(self._stored())
+
+    @mute_logger(CONTROLLER_LOGGER)
+    def test_body_hash_binds_the_real_body(self):
+        """A URL-only signature with ?bodySHA256= of an empty body must not vouch for form parameters."""
+        empty_hash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        path = self._webhook_path(self.account, "inbound", f"bodySHA256={empty_hash}")
+        signature = twilio_signature(TWILIO_TOKEN, self._signed_url(self.account, path), [])
+        response = self.url_open(path, data=self._inbound_params("Forged"), headers={"X-Twilio-Signature": signature})
+        self.assertEqual(response.status_code, 403)
+        self.assertFalse(self._stored())

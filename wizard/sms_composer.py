@@ -45,13 +45,14 @@ class SmsComposer(models.TransientModel):
             company = composer._sms_conversation_company()
             number = composer.recipient_single_number_itf or composer.recipient_single_number
             region = company.country_id.code
-            if len(record) == 1 and isinstance(record, self.pool["sms.phone.key.mixin"]):
+            is_conversation_record = len(record) == 1 and isinstance(record, self.pool["sms.phone.key.mixin"])
+            if is_conversation_record:
                 region = record._sms_phone_region()
             default = Number._get_default_sender(
-                remote_number=normalize_e164(number, region) if number else None, company=company
+                remote_number=normalize_e164(number, region) if number else None,
+                company=company,
+                record=record if is_conversation_record else None,
             )
-            if default not in allowed:
-                default = Number._get_default_sender(company=company)
             composer.sms_number_id = default if default in allowed else allowed[:1]
 
     def _sms_conversation_company(self):
