@@ -1,7 +1,7 @@
 {
     "name": "CRM SMS Conversations",
     "summary": "Two-way SMS conversations with customers on contacts, leads and opportunities",
-    "version": "18.0.1.0.0",
+    "version": "18.0.1.1.0",
     "category": "Sales/CRM",
     "website": "https://github.com/crm-sms-conversation/crm_sms_conversation",
     "author": "crm_sms_conversation developers",

@@ -7,7 +7,7 @@ import uuid
 
 from werkzeug.urls import url_join
 
-from odoo import _, api, fields, models
+from odoo import _, api, fields, models, tools
 from odoo.exceptions import UserError
 
 from ..tools.phone import normalize_e164
@@ -188,7 +188,19 @@ class SmsAccount(models.Model):
         for account in accounts:
             if account.provider == "simulator" and not account._get_secret("simulator_secret"):
                 account._set_secret("simulator_secret", secrets.token_urlsafe(32))
+        self.env.registry.clear_cache()  # _get_sending_account_id
         return accounts
+
+    def write(self, vals):
+        res = super().write(vals)
+        if {"active", "company_id", "sequence"} & set(vals):
+            self.env.registry.clear_cache()  # _get_sending_account_id
+        return res
+
+    def unlink(self):
+        res = super().unlink()
+        self.env.registry.clear_cache()  # _get_sending_account_id
+        return res
 
     # Actions -------------------------------------------------------------
 
@@ -407,4 +419,10 @@ class SmsAccount(models.Model):
     def _get_sending_account(self, company):
         """The active SMS account sending ``company``'s messages (the first by
         sequence), whoever posts them; empty: Odoo's own SMS service sends."""
-        return self.sudo().search([("company_id", "=", company.id)], limit=1)
+        return self.sudo().browse(self._get_sending_account_id(company.id))
+
+    @api.model
+    @tools.ormcache("company_id")
+    def _get_sending_account_id(self, company_id):
+        # Cached: every SMS posted in the database asks, most companies have no account.
+        return self.sudo().search([("company_id", "=", company_id)], limit=1).id

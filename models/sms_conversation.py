@@ -357,6 +357,8 @@ class SmsConversation(models.Model):
         """The routing reason, worded in the current language from ``data``."""
         if not rule:
             return False
+        if data.get("legacy"):
+            return data["legacy"]  # worded once, before reasons were worded on read
         texts = {
             "single": _("Only %(winner)s has %(remote)s."),
             "new_lead": _("No contact, company, lead or opportunity has %(remote)s: new lead."),

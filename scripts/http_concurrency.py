@@ -176,7 +176,7 @@ def setup(rpc, base_url, tag):
             "api_base_url": "http://127.0.0.1:9",
         },
     )
-    prefix = "+1415555" + str(int(tag) % 10)
+    prefix = "+1415555" + tag[-1]
     seller_number = rpc.call(
         "sms.number",
         "create",
@@ -215,7 +215,8 @@ def post_inbound(base_url, path, sid, sender, to, body):
 def run(args):
     check = Check(args.mode)
     base_url = f"http://127.0.0.1:{args.port}"
-    tag = str(int(time.time() * 1000) % 10**6)
+    # Numbers of a run start with +1415555 and the run's last digit: 1 threaded, 2 prefork.
+    tag = str(int(time.time() * 1000) % 10**5) + ("1" if args.mode == "threaded" else "2")
     log_path = args.log
     if os.path.exists(log_path):
         os.remove(log_path)
@@ -257,7 +258,9 @@ def run(args):
         )
         team_seller = Rpc(base_url, args.db, f"seller_two_{tag}", f"seller_two_{tag}")
         seller_sessions = [team_seller, Rpc(base_url, args.db, f"seller_one_{tag}", f"seller_one_{tag}")]
-        team_number_id = admin.call("sms.number", "search", [("number", "=", conf["team_number"])])[0]
+        team_number_id = admin.call(
+            "sms.number", "search", [("number", "=", conf["team_number"]), ("account_id", "=", conf["account"])]
+        )[0]
 
         def send(session):
             try:

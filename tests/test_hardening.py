@@ -55,11 +55,13 @@ class TestSecrets(SmsConversationCase):
         self.assertNotEqual(secret, self.simulator.webhook_token)
         api = self.simulator._get_provider_api()
         url = self.simulator.inbound_url
+        body = b"id=X1&from=%2B14155550123&to=%2B14155550300&body=Hi"
         params = [("id", "X1"), ("from", "+14155550123"), ("to", self.number_sim.number), ("body", "Hi")]
-        by_token = simulator_signature(self.simulator.webhook_token, url, params)
-        self.assertFalse(api.verify_request(url, params, {"X-Simulator-Signature": by_token}, b""))
-        by_secret = simulator_signature(secret, url, params)
-        self.assertTrue(api.verify_request(url, params, {"X-Simulator-Signature": by_secret}, b""))
+        by_token = simulator_signature(self.simulator.webhook_token, url, body)
+        self.assertFalse(api.verify_request(url, params, {"X-Simulator-Signature": by_token}, body))
+        by_secret = simulator_signature(secret, url, body)
+        self.assertTrue(api.verify_request(url, params, {"X-Simulator-Signature": by_secret}, body))
+        self.assertFalse(api.verify_request(url, params, {"X-Simulator-Signature": by_secret}, body + b"x"))
 
 
 TWILIO_TOKEN_TEXT = "twilio-test-auth-token"

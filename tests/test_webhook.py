@@ -1,3 +1,6 @@
+import hashlib
+import hmac
+
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
@@ -273,3 +276,22 @@ class TestWebhookEdges(SmsWebhookCase):
         response = self.url_open(path, data=self._inbound_params("Forged"), headers={"X-Twilio-Signature": signature})
         self.assertEqual(response.status_code, 403)
         self.assertFalse(self._stored())
+
+
+@tagged("post_install", "-at_install")
+class TestSimulatorWebhook(SmsWebhookCase):
+    def test_signed_by_hand_as_the_readme_shows(self):
+        """README, "Calling the Simulator webhook by hand": the manager sets a
+        signing secret, signs the URL followed by the raw body."""
+        self.simulator.simulator_secret = "my-own-secret"
+        path = self._webhook_path(self.simulator, "inbound")
+        body = "id=manual-1&from=%2B14155550177&to=%2B14155550300&body=Hello+from+curl"
+        url = self._signed_url(self.simulator, path)
+        signature = hmac.new(b"my-own-secret", (url + body).encode(), hashlib.sha256).hexdigest()
+        headers = {"X-Simulator-Signature": signature, "Content-Type": "application/x-www-form-urlencoded"}
+        response = self.url_open(path, data=body, headers=headers)
+        self.assertEqual(response.status_code, 200)
+        self._run_event_cron()
+        event = self.env["sms.event"].search([("external_id", "=", "manual-1")])
+        self.assertEqual(event.state, "done", event.error)
+        self.assertIn("Hello from curl", event.message_id.body)

@@ -34,11 +34,11 @@ DELIVERY_FAILURES = {
 }
 
 
-def simulator_signature(secret, url, params):
-    """X-Simulator-Signature: hex HMAC-SHA256 of the URL followed by the
-    parameters sorted by name, each as name + value (Twilio's scheme, SHA-256)."""
-    data = url + "".join(key + value for key, value in sorted(params))
-    return hmac.new(secret.encode(), data.encode(), hashlib.sha256).hexdigest()
+def simulator_signature(secret, url, raw_body):
+    """X-Simulator-Signature: hex HMAC-SHA256, keyed with the account's
+    signing secret, of the URL followed by the raw request body (what
+    ``openssl dgst -sha256 -hmac`` gives for ``printf '%s%s' "$URL" "$BODY"``)."""
+    return hmac.new(secret.encode(), url.encode() + (raw_body or b""), hashlib.sha256).hexdigest()
 
 
 @register_provider("simulator")
@@ -86,7 +86,7 @@ class SimulatorApi(SmsProviderApi):
         signature = headers.get("X-Simulator-Signature") or ""
         if not signature or not self.config.auth_token:
             return False
-        expected = simulator_signature(self.config.auth_token, url, params)
+        expected = simulator_signature(self.config.auth_token, url, raw_body)
         return hmac.compare_digest(expected.encode(), signature.encode())
 
     def parse_inbound(self, params):
