@@ -29,6 +29,10 @@ class CrmLead(models.Model):
         self.ensure_one()
         return "opportunity" if self.type == "opportunity" else "lead"
 
+    def _sms_customer_name(self):
+        self.ensure_one()
+        return self.partner_id.display_name or self.contact_name or self.partner_name or False
+
     def _sms_routing_author(self, remote_number):
         self.ensure_one()
         partner = self.partner_id

@@ -73,6 +73,13 @@ class SmsAccount(models.Model):
         help="Key of the Simulator's webhook signatures (X-Simulator-Signature), generated at creation. "
         "Set your own to sign calls by hand.",
     )
+    unreachable_since = fields.Datetime(
+        readonly=True,
+        copy=False,
+        groups=MANAGER_GROUP,
+        help="Set while the provider cannot be reached (connection errors, server errors): its numbers are then "
+        "proposed as senders only when no other number is.",
+    )
     api_base_url = fields.Char(
         "API Base URL",
         groups="base.group_system",
@@ -284,6 +291,14 @@ class SmsAccount(models.Model):
     def _get_provider_api(self):
         self.ensure_one()
         return self._get_provider_api_class()(self._get_provider_config())
+
+    def _set_reachable(self, reachable):
+        """Follow whether the provider answers; written only when it changes."""
+        for account_sudo in self.sudo():
+            if reachable and account_sudo.unreachable_since:
+                account_sudo.unreachable_since = False
+            elif not reachable and not account_sudo.unreachable_since:
+                account_sudo.unreachable_since = fields.Datetime.now()
 
     def _get_status_callback_url(self, sms_uuid):
         """Status callback set on one message: identifies it even before the provider's id is known."""

@@ -54,11 +54,14 @@ class SmsConversation(models.Model):
     remote_number = fields.Char("Customer Number", required=True, index=True, help="Customer's number in E.164.")
     res_model = fields.Selection(
         [("res.partner", "Contact"), ("crm.lead", "Lead/Opportunity")],
-        string="Record Model",
+        string="Record Type",
         required=True,
     )
     res_id = fields.Many2oneReference("Record ID", model_field="res_model", required=True, index=True)
     record_name = fields.Char("Record", compute="_compute_name", search="_search_record_name")
+    customer_name = fields.Char(
+        "Customer", compute="_compute_name", help="The person or company texting: the contact, or the lead's customer."
+    )
     user_id = fields.Many2one(
         "res.users", string="Owner", compute="_compute_owner", store=True, index=True, readonly=False
     )
@@ -100,10 +103,13 @@ class SmsConversation(models.Model):
             if not model:
                 continue
             records = self.env[model].sudo().with_context(active_test=False).browse(conversations.mapped("res_id"))
-            names.update({(model, record.id): record.display_name for record in records.exists()})
+            names.update(
+                {(model, record.id): (record.display_name, record._sms_customer_name()) for record in records.exists()}
+            )
         for conversation in self:
-            record_name = names.get((conversation.res_model, conversation.res_id))
+            record_name, customer_name = names.get((conversation.res_model, conversation.res_id), (False, False))
             conversation.record_name = record_name or False
+            conversation.customer_name = customer_name or conversation.remote_number
             conversation.name = (
                 f"{record_name} ({conversation.remote_number})" if record_name else conversation.remote_number
             )
@@ -136,6 +142,19 @@ class SmsConversation(models.Model):
             conversation.team_id = record._sms_owner_team() if record else False
 
     # Actions -------------------------------------------------------------
+
+    def action_view_details(self):
+        """The conversation's form (routing rule and reason, our number, its messages), in a dialog."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.display_name,
+            "res_model": self._name,
+            "res_id": self.id,
+            "view_mode": "form",
+            "views": [(False, "form")],
+            "target": "new",
+        }
 
     def action_open_record(self):
         self.ensure_one()
@@ -444,16 +463,41 @@ class SmsConversation(models.Model):
         return message
 
     def _get_inbound_recipients(self):
-        """Users told of an inbound message: the record's owner, else the
-        number's sellers, else its team's leader, else that team's members.
-        Only users with the SMS seller right count."""
+        """Users told of an inbound message, each once:
+
+        - the record's owner, else the number's sellers, else its team's
+          leader, else that team's members;
+        - and the seller who last wrote to the customer in this conversation
+          (the one waiting for the answer), or, when nobody wrote yet, the
+          number's sellers.
+
+        Only users of the conversation's company with the SMS seller right count.
+        """
         self.ensure_one()
         team = self.number_id.team_id
+        recipients = self.env["res.users"]
         for users in (self.user_id, self.number_id.user_ids, team.user_id, team.member_ids):
-            sellers = users.filtered(lambda u: u.active and self.company_id in u.company_ids and u._is_sms_seller())
-            if sellers:
-                return sellers
-        return self.env["res.users"]
+            recipients = self._filter_sms_sellers(users)
+            if recipients:
+                break
+        writer = self._filter_sms_sellers(self._get_last_writer())
+        return recipients | (writer or self._filter_sms_sellers(self.number_id.user_ids))
+
+    def _filter_sms_sellers(self, users):
+        self.ensure_one()
+        return users.filtered(lambda u: u.active and self.company_id in u.company_ids and u._is_sms_seller())
+
+    def _get_last_writer(self):
+        """The user who wrote the conversation's latest message to the customer."""
+        self.ensure_one()
+        last = (
+            self.env["mail.message"]
+            .sudo()
+            .search(
+                [("sms_conversation_id", "=", self.id), ("sms_direction", "=", "outbound")], order="id desc", limit=1
+            )
+        )
+        return last.author_id.user_ids.filtered(lambda u: not u.share)[:1]
 
     def _notify_owner_without_right(self):
         """The owner lacks the SMS seller right: tell them whom to ask, without
@@ -520,7 +564,9 @@ class SmsConversation(models.Model):
             "message_id": message.id,
             "res_model": self.res_model,
             "res_id": self.res_id,
+            "record_name": self.record_name or "",
             "remote_number": self.remote_number,
+            "routing_rule": self.routing_rule or False,
         }
         self._bus_send_watchers("crm_sms_conversation/inbound", payload, users=self._get_inbound_recipients())
 
@@ -571,6 +617,17 @@ class SmsConversation(models.Model):
             "name": record.display_name,
             "type_label": record._sms_type_label(),
         }
+
+    @api.model
+    def _pane_hidden_reason(self, record_sudo):
+        """Why the pane shows a record the user may not open."""
+        owner = record_sudo.user_id.name if "user_id" in record_sudo._fields else False
+        return _(
+            "You may not open this %(type)s: it belongs to %(owner)s. You see its text messages because they came "
+            "in on a number of yours or of your team: you can read and answer them here.",
+            type=record_sudo._sms_type_label().lower(),
+            owner=owner or _("another team"),
+        )
 
     @api.model
     def _pane_user_numbers(self, company):
@@ -641,8 +698,16 @@ class SmsConversation(models.Model):
             default = numbers[:1]
         conversation = self._pane_find_conversation(record, remote) if remote else self.browse()
         templates = self.env["sms.template"].search([("model", "=", record._name)])
+        readable = record.has_access("read")
+        visible = self.search_count([("res_model", "=", record._name), ("res_id", "=", record.id)])
+        hidden = self.sudo().search_count([("res_model", "=", record._name), ("res_id", "=", record.id)]) - visible
         return {
-            "record": self._pane_record_info(record_sudo),
+            "record": dict(
+                self._pane_record_info(record_sudo),
+                readable=readable,
+                hidden_reason=False if readable else self._pane_hidden_reason(record_sudo),
+            ),
+            "hidden_conversation_count": hidden,
             "phones": phones,
             "remote_number": remote,
             "numbers": [{"id": n.id, "number": n.number, "label": n.display_name} for n in numbers],
@@ -663,17 +728,36 @@ class SmsConversation(models.Model):
         }
 
     def _pane_message_values(self, messages):
-        """Messages as the pane shows them, with the delivery state of outgoing ones."""
+        """Messages as the pane shows them: our number, the delivery state of
+        outgoing ones, their retries and, for failures, what to do."""
         notifications = (
             self.env["mail.notification"]
             .sudo()
             .search([("mail_message_id", "in", messages.ids), ("notification_type", "=", "sms")])
         )
         by_message = {notification.mail_message_id.id: notification for notification in notifications}
+        retrying = {
+            sms.mail_message_id.id: sms
+            for sms in self.env["sms.sms"]
+            .sudo()
+            .search(
+                [
+                    ("mail_message_id", "in", messages.ids),
+                    ("state", "=", "outgoing"),
+                    ("sms_next_attempt_date", "!=", False),
+                ]
+            )
+        }
         values = []
         for message in messages:
             notification = by_message.get(message.id)
             direction = message.sms_direction or "outbound"
+            state = (
+                self.NOTIFICATION_TO_PANE_STATE.get(notification.notification_status)
+                if notification and direction == "outbound"
+                else False
+            )
+            sms = retrying.get(message.id)
             values.append(
                 {
                     "id": message.id,
@@ -681,8 +765,14 @@ class SmsConversation(models.Model):
                     "body": sms_html_to_text(message.body or ""),
                     "direction": direction,
                     "author": message.author_id.name or message.email_from or "",
-                    "state": self.NOTIFICATION_TO_PANE_STATE.get(notification.notification_status)
-                    if notification and direction == "outbound"
+                    "number": message.sudo().sms_conversation_id.number_id.number or False,
+                    "state": state,
+                    "retry": {
+                        "attempt": sms.sms_attempt_count + 1,
+                        "max": sms._sms_max_attempts(),
+                        "next_date": fields.Datetime.to_string(sms.sms_next_attempt_date),
+                    }
+                    if sms and state == "queued"
                     else False,
                     "failure_type": notification.failure_type or False if notification else False,
                     "failure_reason": (notification.failure_reason or notification.format_failure_reason())
@@ -891,7 +981,8 @@ class SmsConversation(models.Model):
         if not conversation or conversation.account_provider != "simulator":
             raise UserError(_("Replies can only be simulated on conversations of a Simulator number."))
         conversation.check_access("read")
-        conversation.account_id.sudo()._simulate_inbound(
+        event = conversation.account_id.sudo()._simulate_inbound(
             conversation.number_id.number, conversation.remote_number, body
         )
-        return True
+        landed = event.sudo().conversation_id
+        return {"conversation_id": landed.id, "res_model": landed.res_model, "res_id": landed.res_id}

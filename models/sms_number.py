@@ -92,10 +92,15 @@ class SmsNumber(models.Model):
 
     @api.model
     def _get_active_numbers(self, company):
-        """Numbers of ``company`` that can send: active, on an active account."""
-        return (
-            self.sudo().search([("company_id", "=", company.id), ("account_id.active", "=", True)]).with_env(self.env)
-        )
+        """Numbers of ``company`` that can send: active, on an active account;
+        those whose provider answers first."""
+        numbers = self.sudo().search([("company_id", "=", company.id), ("account_id.active", "=", True)])
+        reachable = numbers.filtered(lambda n: not n.account_id.unreachable_since)
+        return (reachable + (numbers - reachable)).with_env(self.env)
+
+    def _prefer_reachable(self):
+        """``self`` without the numbers whose provider cannot be reached, unless none is left."""
+        return self.filtered(lambda n: not n.sudo().account_id.unreachable_since) or self
 
     @api.model
     def _get_sendable_numbers(self, company, user=None):
@@ -153,12 +158,17 @@ class SmsNumber(models.Model):
            numbers, in the same order, else a number of the record's sales
            team, else the number last used with the customer, else the
            company's first number.
+
+        Numbers whose provider cannot be reached at the moment are left out,
+        unless no other number is left.
         """
         user = user or self.env.user
         company = company or self.env.company
-        numbers = self._get_active_numbers(company)
+        active = self._get_active_numbers(company)
+        numbers = active._prefer_reachable()
         sendable = self._get_sendable_numbers(company, user=user)
-        if sendable and sendable != numbers:
+        if sendable and set(sendable.ids) != set(active.ids):
+            sendable = sendable._prefer_reachable()
             return sendable._pick_for_user(user, remote_number) or sendable[:1]
         picked = numbers._pick_for_user(user, remote_number)
         if picked:

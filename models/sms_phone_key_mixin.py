@@ -103,6 +103,11 @@ class SmsPhoneKeyMixin(models.AbstractModel):
         """Partner authoring an inbound message from ``remote_number``, if known."""
         return self.env["res.partner"]
 
+    def _sms_customer_name(self):
+        """The customer as sellers name them in lists."""
+        self.ensure_one()
+        return self.display_name
+
     # CRUD ----------------------------------------------------------------
 
     def unlink(self):

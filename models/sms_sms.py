@@ -11,6 +11,8 @@ from .sms_event import in_test_mode
 _logger = logging.getLogger(__name__)
 
 MAX_SEND_ATTEMPTS = 5
+# Failures found by Odoo itself, before or instead of any provider request.
+LOCAL_ERRORS = frozenset({"blacklist", "missing", "no_sender", "account_archived", "internal"})
 RETRY_BASE_DELAY = 30  # seconds, doubled at each attempt
 
 
@@ -200,6 +202,9 @@ class SmsSms(models.Model):
         attempts = self.sms_attempt_count + 1
         values = {"sms_attempt_count": attempts, "sms_first_attempt_date": self.sms_first_attempt_date or now}
         tracker = self.sms_tracker_id.with_context(sms_skip_msg_notification=True)
+        if result.error_code not in LOCAL_ERRORS:
+            # The provider answered, or could not be reached.
+            account._set_reachable(result.status not in ("retry", "unknown"))
         if result.status == "accepted":
             tracker.write({"provider_message_id": result.external_id, "sms_account_id": account.id})
             tracker._action_update_from_sms_state("pending")
@@ -227,8 +232,11 @@ class SmsSms(models.Model):
             self.env.ref("sms.ir_cron_sms_scheduler_action").sudo()._trigger(at=next_date)
             _logger.info("SMS %s: temporary failure (%s), retry at %s", self.id, result.error_message, next_date)
         else:
+            details = result.error_message
             if result.status in ("retry", "unknown"):
-                failure_type, code = "sms_server", result.error_code
+                # A transport error (an exception's text) is for the logs, not for the seller.
+                _logger.warning("SMS %s: given up after %s attempts: %s", self.id, attempts, result.error_message)
+                failure_type, code, details = "sms_server", "", ""
             elif result.error_code == "blacklist":
                 failure_type, code = "sms_optout", ""
             elif result.error_code == "missing":
@@ -240,7 +248,7 @@ class SmsSms(models.Model):
             tracker._action_update_from_provider_failure(
                 failure_type,
                 code,
-                result.error_message,
+                details,
                 reason=self._sms_local_failure_reason(result.error_code, account),
             )
             if api.is_opt_out(code):
@@ -275,6 +283,10 @@ class SmsSms(models.Model):
                 account.name,
             )
         return None
+
+    @api.model
+    def _sms_max_attempts(self):
+        return MAX_SEND_ATTEMPTS
 
     @api.model
     def _sms_failure_type(self, failure_type):

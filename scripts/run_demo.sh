@@ -11,5 +11,7 @@ else
     init=(-i "$ADDON_NAME")
 fi
 echo "Serving $ADDON_NAME on http://localhost:$PORT (database $DB, login admin / admin)"
-exec "$(dirname "$0")/odoo.sh" -d "$DB" --db-filter="^$DB\$" "${init[@]}" \
+# The database is named, without --db-filter: webhook calls (no session) find
+# it without listing the databases (see the README, "Running the webhook in production").
+exec "$(dirname "$0")/odoo.sh" -d "$DB" "${init[@]}" \
     --http-port="$PORT" --gevent-port="$((PORT + 3))"

@@ -14,7 +14,10 @@ It writes:
 
 - ``my_text_messages.png``: "My Text Messages", the pane open on the Harbor
   Logistics opportunity;
-- ``conversation_pane.png``: Lucille Bernard's form with the pane open.
+- ``conversation_pane.png``: Lucille Bernard's form with the pane open;
+- ``pane_not_yours.png``: as Marc Demo (``demo``/``demo``), the pane on
+  Mitchell Admin's Bayview Motors opportunity, which a customer's reply to
+  Marc's number put in his My Text Messages.
 
 Preparing the conversation changes the database: run it on a demo database.
 """
@@ -41,6 +44,7 @@ LIST_ACTION = "crm_sms_conversation.sms_conversation_action"
 PANE = ".o_crm_sms_conversation_pane"
 
 HARBOR_OPPORTUNITY = "Harbor Logistics: fleet tracking"
+BAYVIEW_OPPORTUNITY = "Bayview Motors: 15 trackers"
 LUCILLE = "Lucille Bernard"
 LUCILLE_NUMBER = "+14155550134"
 ANSWER = "Sure, Friday 10am works for us. I will call you then."
@@ -239,6 +243,17 @@ class Browser:
             shutil.rmtree(self.profile, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def browsing(odoo):
+    """A browser logged in with ``odoo``'s web session."""
+    browser = Browser()
+    try:
+        browser.set_cookie(odoo.url, "session_id", odoo.session_id)
+        yield browser
+    finally:
+        browser.close()
+
+
 def prepare_lucille(odoo):
     """Lucille's conversation: her question, our answer (delivered), her STOP, a refused message (failed)."""
     partner = odoo.search_one("res.partner", [("name", "=", LUCILLE)])
@@ -290,10 +305,7 @@ def main():
     lucille = prepare_lucille(odoo)
     os.makedirs(args.out, exist_ok=True)
 
-    browser = Browser()
-    try:
-        browser.set_cookie(odoo.url, "session_id", odoo.session_id)
-
+    with browsing(odoo) as browser:
         # My Text Messages, the pane open on the Harbor Logistics opportunity.
         browser.navigate(f"{odoo.url}/odoo/action-{LIST_ACTION}")
         browser.click(".o_crm_sms_conversation_list .o_data_row td[name=record_name]", HARBOR_OPPORTUNITY)
@@ -315,8 +327,17 @@ def main():
         browser.evaluate("document.activeElement && document.activeElement.blur()")
         browser.settle()
         browser.screenshot(os.path.join(args.out, "conversation_pane.png"))
-    finally:
-        browser.close()
+
+    # Marc Demo: a reply to his number, on an opportunity he may not open.
+    marc = Odoo(args.url, args.db, "demo", "demo")
+    with browsing(marc) as browser:
+        browser.navigate(f"{marc.url}/odoo/action-{LIST_ACTION}")
+        browser.click(".o_crm_sms_conversation_list .o_data_row td[name=record_name]", BAYVIEW_OPPORTUNITY)
+        browser.wait(f"{PANE} .o_crm_sms_conversation_record_hidden", BAYVIEW_OPPORTUNITY)
+        browser.wait(f"{PANE} .o_crm_sms_conversation_hidden_reason")
+        browser.wait(f"{PANE} .o_crm_sms_conversation_message_inbound")
+        browser.settle()
+        browser.screenshot(os.path.join(args.out, "pane_not_yours.png"))
 
 
 if __name__ == "__main__":

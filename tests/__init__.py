@@ -8,3 +8,4 @@ from . import test_pane
 from . import test_ui
 from . import test_production
 from . import test_hardening
+from . import test_seller_day

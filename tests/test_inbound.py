@@ -31,7 +31,11 @@ class TestInboundNotifications(SmsConversationCase):
     def test_owner_gets_inbox_and_bus_notifications(self):
         partner = self._partner("Owned", phone=self.customer_number, user_id=self.user_seller_b.id)
         message = self._receive("When can we meet?")
-        self.assertEqual(self._inbox_partners(message), self.user_seller_b.partner_id)
+        self.assertEqual(
+            self._inbox_partners(message),
+            self.user_seller_b.partner_id | self.user_seller_a.partner_id,
+            "the owner, and the number's seller since nobody wrote yet",
+        )
         inbound = [
             (channel, msg)
             for channel, msg in self._bus_messages()
@@ -53,6 +57,28 @@ class TestInboundNotifications(SmsConversationCase):
         self._partner("No Owner", phone=self.customer_number)
         message = self._receive(number=self.number_a)
         self.assertEqual(self._inbox_partners(message), self.user_seller_a.partner_id)
+
+    def test_the_seller_who_wrote_hears_of_the_reply_once(self):
+        """Seller C answers from team B's number on seller B's record: both hear of the reply."""
+        self.team_b.member_ids |= self.user_seller_c
+        partner = self._partner("Asked by C", phone=self.customer_number, user_id=self.user_seller_b.id)
+        with self.mock_twilio():
+            self.env["sms.conversation"].with_user(self.user_seller_c).send_message(
+                "res.partner", partner.id, self.customer_number, self.number_b.id, "Shall we meet?"
+            )
+        message = self._receive("Yes, Tuesday", number=self.number_b)
+        notified = self.env["mail.notification"].sudo().search([("mail_message_id", "=", message.id)])
+        self.assertEqual(notified.res_partner_id, self.user_seller_b.partner_id | self.user_seller_c.partner_id)
+        self.assertEqual(len(notified), 2, "once each")
+        with self.mock_twilio():
+            self.env["sms.conversation"].with_user(self.user_seller_b).send_message(
+                "res.partner", partner.id, self.customer_number, self.number_b.id, "I confirm"
+            )
+        message = self._receive("Great", number=self.number_b)
+        notified = self.env["mail.notification"].sudo().search([("mail_message_id", "=", message.id)])
+        self.assertIn(self.user_seller_b.partner_id, notified.res_partner_id, "the owner, who wrote last")
+        self.assertIn(self.user_seller_c.partner_id, notified.res_partner_id, "C follows the contact since writing")
+        self.assertEqual(len(notified), len(notified.res_partner_id), "nobody twice")
 
     def test_without_owner_nor_number_user_the_team_is_notified(self):
         self._partner("No Owner", phone=self.customer_number)

@@ -136,6 +136,7 @@ class TestSecurityRules(SmsSecurityCase):
         self.assertEqual(message.res_id, partner.id, "the message is still stored and routed")
         notified = self.env["mail.notification"].sudo().search([("mail_message_id", "=", message.id)])
         self.assertEqual(notified.res_partner_id, self.user_seller_a.partner_id, "the number's seller gets it")
+        self.assertEqual(len(notified), 1, "once")
         notice = (
             self.env["mail.message"]
             .sudo()

@@ -1,6 +1,8 @@
 from contextlib import contextmanager
+from datetime import timedelta
 from unittest.mock import patch
 
+from odoo import fields
 from odoo.addons.bus.models.bus import channel_with_db, dispatch, hashable
 from odoo.addons.bus.websocket import WebsocketConnectionHandler
 from odoo.addons.mail.tests.common import mail_new_test_user
@@ -37,8 +39,8 @@ class TestUi(HttpCase):
             {"name": name, "country_id": self.env.ref("base.us").id, "user_id": self.seller.id, **values}
         )
 
-    def _inbound(self, from_number, body):
-        event = self.account._simulate_inbound(self.number.number, from_number, body)
+    def _inbound(self, from_number, body, number=None):
+        event = self.account._simulate_inbound((number or self.number).number, from_number, body)
         self.assertEqual(event.state, "done", event.error)
         return event.conversation_id
 
@@ -134,6 +136,8 @@ class TestUi(HttpCase):
     def test_failed_delivery_reason(self):
         oscar = self._partner("Tour Oscar", mobile="+1 500 555 0001")
         self._send(oscar, "+15005550001", "Your quote is ready")
+        otto = self._partner("Tour Otto", mobile="+1 500 555 0009")  # the Simulator's outage number
+        self._send(otto, "+15005550009", "Are you there?")
         self._process_queue()
         conversation = self.Conversation.search([("res_model", "=", "res.partner"), ("res_id", "=", oscar.id)])
         self.assertTrue(conversation.has_failure)
@@ -158,6 +162,11 @@ class TestUi(HttpCase):
                 "phone": "+1 415 555 0866",
             }
         )
+        # A manager follows the opportunity by e-mail: Odoo shows such notifications as envelopes.
+        follower = mail_new_test_user(
+            self.env, login="sms_tour_follower", groups="sales_team.group_sale_manager", notification_type="email"
+        )
+        opportunity.message_subscribe(partner_ids=follower.partner_id.ids)
         conversation = self._inbound("+14155550866", "Can we meet on Monday?")
         self.assertEqual((conversation.res_model, conversation.res_id), ("crm.lead", opportunity.id))
         message = conversation.message_ids
@@ -190,3 +199,75 @@ class TestUi(HttpCase):
         conversation = self.Conversation.search([("res_model", "=", "crm.lead"), ("res_id", "=", opportunity.id)])
         self.assertEqual(conversation.remote_number, "+14155550867")
         self.assertIn("Your trackers ship on Thursday", conversation.message_ids.body)
+
+    def test_conversation_on_another_sellers_lead(self):
+        """The seller's number got a reply for another seller's lead: the
+        notification opens the pane where it works, without an access error."""
+        other = mail_new_test_user(
+            self.env, login="sms_tour_other", name="Other Seller", groups="sales_team.group_sale_salesman"
+        )
+        team = self.env["crm.team"].create({"name": "Tour Team", "member_ids": [(6, 0, self.seller.ids)]})
+        team_number = self.env["sms.number"].create(
+            {"number": "+14155550871", "account_id": self.account.id, "team_id": team.id}
+        )
+        lead = self.env["crm.lead"].create(
+            {"name": "Tour Vera trackers", "type": "opportunity", "user_id": other.id, "phone": "+1 415 555 0880"}
+        )
+        self.assertFalse(lead.with_user(self.seller).has_access("read"))
+        self._inbound("+14155550880", "Hello?")
+        self.Conversation.with_user(self.seller).send_message(
+            "crm.lead", lead.id, "+14155550880", team_number.id, "Hello from your team line"
+        )
+        conversation = self._inbound("+14155550880", "Which of you do I talk to?")
+        self.assertEqual((conversation.res_model, conversation.res_id), ("crm.lead", lead.id))
+        with self._live_bus():
+            self.start_tour("/odoo", "crm_sms_conversation_tour_not_mine", login=self.seller.login)
+        answer = self.env["mail.message"].search(
+            [("model", "=", "crm.lead"), ("res_id", "=", lead.id), ("body", "ilike", "I am your contact from now on")]
+        )
+        self.assertEqual(answer.author_id, self.seller.partner_id, "answered by the seller, on the lead")
+
+    def test_empty_states(self):
+        no_phone = self._partner("Tour Nophone")
+        self.start_tour(
+            f"/odoo/action-base.action_partner_form/{no_phone.id}",
+            "crm_sms_conversation_tour_empty_states",
+            login=self.seller.login,
+        )
+        other_team = self.env["crm.team"].create({"name": "Other Team"})
+        other_number = self.env["sms.number"].create(
+            {"number": "+14155550872", "account_id": self.account.id, "team_id": other_team.id}
+        )
+        hidden = self._partner("Tour Hidden", phone="+1 415 555 0881", user_id=False)
+        self._inbound("+14155550881", "For the other team", number=other_number)
+        self.assertFalse(self.Conversation.with_user(self.seller).search([("res_id", "=", hidden.id)]))
+        self.start_tour(
+            f"/odoo/action-base.action_partner_form/{hidden.id}",
+            "crm_sms_conversation_tour_hidden_conversations",
+            login=self.seller.login,
+        )
+
+    def test_reply_that_lands_elsewhere(self):
+        walt = self._partner("Walt Harper", phone="+1 415 555 0882")
+        fleet = self.env["crm.lead"].create(
+            {
+                "name": "Fleet for Harper",
+                "type": "opportunity",
+                "user_id": self.seller.id,
+                "partner_id": walt.id,
+                "phone": "+1 415 555 0882",
+            }
+        )
+        first = self._inbound("+14155550882", "First question")
+        self.assertEqual(first.res_id, walt.id, "rule 4: the contact first")
+        first.last_message_date = fields.Datetime.now() - timedelta(hours=1)
+        self._send(fleet, "+14155550882", "About your fleet")  # the opportunity now has the latest conversation
+        with self._live_bus():
+            self.start_tour(LIST_URL, "crm_sms_conversation_tour_elsewhere", login=self.seller.login)
+        on_fleet = self.Conversation.search([("res_model", "=", "crm.lead"), ("res_id", "=", fleet.id)])
+        self.assertEqual(len(on_fleet.message_ids.filtered(lambda m: m.sms_direction == "inbound")), 2)
+
+    def test_template_counter_agrees_with_the_pane(self):
+        self.start_tour(
+            "/odoo/action-sms.sms_template_action", "crm_sms_conversation_tour_template_counter", login="admin"
+        )

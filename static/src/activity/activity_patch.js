@@ -14,12 +14,13 @@ export function isTextMessageActivity(activity) {
     );
 }
 
-/** Open the pane on the activity's record, ready to write. */
+/** Open the pane on the activity's record, ready to write: once sent, it offers to mark the activity done. */
 export function openTextMessageActivity(env, activity) {
     return env.services["crm_sms_conversation.pane"].open({
         resModel: activity.res_model,
         resId: activity.res_id,
         focusComposer: true,
+        activity: { id: activity.id, summary: activity.summary || activity.display_name || "" },
     });
 }
 

@@ -145,6 +145,43 @@ export class ConversationPane extends Component {
         return DELIVERY_STATES[message.state] || null;
     }
 
+    /** "Retrying (attempt 3 of 5, next at 14:55)" for a message waiting for another attempt. */
+    retryLabel(message) {
+        if (!message.retry) {
+            return "";
+        }
+        const next = deserializeDateTime(message.retry.next_date).toLocaleString(DateTime.TIME_SIMPLE);
+        return _t("Retrying (attempt %(attempt)s of %(max)s, next at %(time)s)", {
+            attempt: message.retry.attempt,
+            max: message.retry.max,
+            time: next,
+        });
+    }
+
+    /** Several of our numbers in the thread: each message says which one. */
+    get showNumbers() {
+        return new Set(this.state.messages.map((message) => message.number).filter(Boolean)).size > 1;
+    }
+
+    /** What the thread says when it has no message. */
+    get emptyState() {
+        if (!this.data.remote_number) {
+            return {
+                icon: "fa-phone",
+                text: _t("Add a phone number to this record to text the customer."),
+            };
+        }
+        if (this.data.hidden_conversation_count) {
+            return {
+                icon: "fa-lock",
+                text: _t(
+                    "This record has text messages on numbers you may not see: ask their sellers, or your manager."
+                ),
+            };
+        }
+        return { icon: "fa-comments-o", text: _t("No text message with this number yet.") };
+    }
+
     failureTooltip(message) {
         return message.failure_reason || _t("The message could not be delivered.");
     }
@@ -211,6 +248,9 @@ export class ConversationPane extends Component {
     // Header ----------------------------------------------------------------
 
     openRecord() {
+        if (!this.data.record.readable) {
+            return;
+        }
         this.action.doAction({
             type: "ir.actions.act_window",
             res_model: this.data.record.model,
@@ -247,6 +287,24 @@ export class ConversationPane extends Component {
                     { type: "success" }
                 );
             },
+        });
+    }
+
+    openElsewhere() {
+        this.pane.openElsewhere();
+    }
+
+    markActivityDone() {
+        return this.pane.markActivityDone();
+    }
+
+    openConversationForm() {
+        this.action.doAction({
+            type: "ir.actions.act_window",
+            res_model: "sms.conversation",
+            res_id: this.data.conversation.id,
+            views: [[false, "form"]],
+            target: "new",
         });
     }
 
@@ -302,6 +360,8 @@ export class ConversationPane extends Component {
             },
             onRecordSaved: async (record) => {
                 await this.pane.reload();
+                // What is written is the new template: the dropdown says so.
+                this.composer.templateId = record.resId;
                 this.notification.add(_t("Template “%(name)s” created.", { name: record.data.name }), {
                     type: "success",
                 });

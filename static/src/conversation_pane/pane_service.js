@@ -1,9 +1,14 @@
 import { EventBus, reactive } from "@odoo/owl";
+import { router } from "@web/core/browser/router";
+import { _t } from "@web/core/l10n/translation";
 import { registry } from "@web/core/registry";
 import { ConversationPaneContainer } from "./conversation_pane";
 
 export const CONVERSATION_MODEL = "sms.conversation";
 export const PAGE_SIZE = 30;
+// The URL keeps what the pane shows ("model,id,number"): it opens again after a reload.
+export const URL_KEY = "sms_pane";
+router.addLockedKey(URL_KEY);
 
 /**
  * The conversation pane: one at a time, on the right of the action area.
@@ -14,10 +19,11 @@ export const PAGE_SIZE = 30;
  * ``bus`` ("CONVERSATION_UPDATED") to refresh what they show.
  */
 export class ConversationPaneService {
-    constructor(env, { orm, bus_service }) {
+    constructor(env, { orm, bus_service, "mail.store": store }) {
         this.env = env;
         this.orm = orm;
         this.busService = bus_service;
+        this.store = store;
         this.bus = new EventBus();
         this.state = reactive({
             isOpen: false,
@@ -29,6 +35,10 @@ export class ConversationPaneService {
             hasMore: false,
             loadingOlder: false,
             sending: false,
+            // A reply of the customer shown that went to another record: {resModel, resId, name}.
+            elsewhere: null,
+            // The Text Message activity the pane was opened for: {id, summary, sent, done}.
+            activity: null,
         });
         this._openToken = 0;
         this._drafts = new Map();
@@ -39,6 +49,7 @@ export class ConversationPaneService {
             this._onNotification("status", payload)
         );
         this.busService.start();
+        this._restoreFromUrl();
     }
 
     // Public API ------------------------------------------------------------
@@ -62,6 +73,7 @@ export class ConversationPaneService {
         phoneField = false,
         focusComposer = false,
         keepComposer = false,
+        activity = null,
     }) {
         const token = ++this._openToken;
         const data = await this.orm.call(CONVERSATION_MODEL, "get_pane_data", [resModel, resId], {
@@ -73,7 +85,7 @@ export class ConversationPaneService {
         if (phoneField && !remoteNumber) {
             const phone = (data.phones || []).find((phone) => phone.field === phoneField);
             if (phone && phone.number && phone.number !== data.remote_number) {
-                return this.open({ resModel, resId, remoteNumber: phone.number, focusComposer, keepComposer });
+                return this.open({ resModel, resId, remoteNumber: phone.number, focusComposer, keepComposer, activity });
             }
         }
         const page = data.conversation ? await this._fetchMessages(data.conversation.id) : null;
@@ -90,7 +102,14 @@ export class ConversationPaneService {
             hasMore: page ? page.has_more : false,
             loadingOlder: false,
             sending: false,
+            elsewhere: keepComposer && this.state.isOpen ? this.state.elsewhere : null,
+            activity: activity
+                ? { ...activity, sent: false, done: false }
+                : keepComposer && this.state.isOpen
+                  ? this.state.activity
+                  : null,
         });
+        router.replaceState({ [URL_KEY]: `${data.record.model},${data.record.id},${data.remote_number || ""}` });
         if (data.conversation && data.conversation.unread_count) {
             await this.markRead();
         }
@@ -99,7 +118,8 @@ export class ConversationPaneService {
     close() {
         this._openToken++;
         document.body.classList.remove("o_crm_sms_conversation_pane_open");
-        Object.assign(this.state, { isOpen: false, data: null, messages: [], hasMore: false });
+        Object.assign(this.state, { isOpen: false, data: null, messages: [], hasMore: false, elsewhere: null });
+        router.replaceState({ [URL_KEY]: undefined });
     }
 
     /** Load again what the pane shows (e.g. after a template was created). */
@@ -197,10 +217,35 @@ export class ConversationPaneService {
                 this.state.messages = this._merge(this.state.messages, [result.message]);
             }
             this.bus.trigger("CONVERSATION_UPDATED", { conversationId: result.conversation_id });
+            this._refreshChatter(data.record.model, data.record.id);
+            if (this.state.activity && !this.state.activity.done) {
+                this.state.activity.sent = true;
+            }
             return result;
         } finally {
             this.state.sending = false;
         }
+    }
+
+    /** Mark done the Text Message activity the text was written for. */
+    async markActivityDone() {
+        const activity = this.state.activity;
+        if (!activity || activity.done) {
+            return;
+        }
+        const data = this.state.data;
+        const feedback = _t("Text message sent.");
+        // The chatter's record of it, when shown: marked done the way the chatter does.
+        const record = this.store?.Activity?.get(activity.id);
+        if (record) {
+            record.feedback = feedback;
+            await record.markAsDone();
+            record.remove();
+        } else {
+            await this.orm.call("mail.activity", "action_feedback", [[activity.id]], { feedback });
+        }
+        activity.done = true;
+        this._refreshChatter(data.record.model, data.record.id);
     }
 
     async renderTemplate(templateId) {
@@ -220,13 +265,34 @@ export class ConversationPaneService {
         this.bus.trigger("CONVERSATION_UPDATED", { conversationId });
     }
 
-    /** A customer's reply on a Simulator conversation; shown when the bus tells of it. */
+    /**
+     * A customer's reply on a Simulator conversation. Whoever simulated sees
+     * it at once: here, or on the record the routing rules chose.
+     */
     async simulateInbound(body) {
         const conversationId = this.conversationId;
-        await this.orm.call(CONVERSATION_MODEL, "simulate_inbound", [conversationId, body]);
-        if (conversationId === this.conversationId) {
-            // The bus tells the record's owner; whoever simulated sees the reply at once.
+        const data = this.state.data;
+        const landed = await this.orm.call(CONVERSATION_MODEL, "simulate_inbound", [conversationId, body]);
+        if (conversationId !== this.conversationId) {
+            return landed;
+        }
+        if (landed.res_model !== data.record.model || landed.res_id !== data.record.id) {
+            await this.open({ resModel: landed.res_model, resId: landed.res_id, remoteNumber: data.remote_number });
+        } else {
             await this.refresh();
+        }
+        return landed;
+    }
+
+    /** Open the pane on the record where the customer's latest reply went. */
+    async openElsewhere() {
+        const elsewhere = this.state.elsewhere;
+        if (elsewhere) {
+            await this.open({
+                resModel: elsewhere.resModel,
+                resId: elsewhere.resId,
+                remoteNumber: this.state.data.remote_number,
+            });
         }
     }
 
@@ -238,13 +304,49 @@ export class ConversationPaneService {
     async moveTo(resModel, resId) {
         const conversationId = this.conversationId;
         const remoteNumber = this.state.data.remote_number;
+        const source = this.state.data.record;
         const result = await this.orm.call(CONVERSATION_MODEL, "move_to", [conversationId, resModel, resId]);
         this.bus.trigger("CONVERSATION_UPDATED", { conversationId });
+        // The messages left one chatter for the other: both are shown again.
+        this._refreshChatter(source.model, source.id, { reset: true });
+        this._refreshChatter(result.res_model, result.res_id, { reset: true });
         await this.open({ resModel: result.res_model, resId: result.res_id, remoteNumber });
         return result;
     }
 
     // Private ---------------------------------------------------------------
+
+    /** Open again what the URL says the pane showed (after a reload of the page). */
+    async _restoreFromUrl() {
+        const saved = router.current[URL_KEY];
+        const [resModel, resId, remoteNumber] = typeof saved === "string" ? saved.split(",") : [];
+        if (!resModel || !parseInt(resId)) {
+            return;
+        }
+        try {
+            await this.open({ resModel, resId: parseInt(resId), remoteNumber: remoteNumber || false });
+        } catch {
+            // The record is gone or out of reach now: the pane stays closed.
+            router.replaceState({ [URL_KEY]: undefined });
+        }
+    }
+
+    /**
+     * The open chatter of a record follows the pane: new messages appear,
+     * and after a move the messages are loaded anew.
+     */
+    _refreshChatter(resModel, resId, { reset = false } = {}) {
+        const thread = this.store?.Thread.get({ model: resModel, id: resId });
+        // Only a chatter that shows its messages: fetching them reads their notifications.
+        if (!thread?.isLoaded) {
+            return;
+        }
+        if (reset) {
+            thread.messages = [];
+            thread.isLoaded = false;
+        }
+        thread.fetchNewMessages();
+    }
 
     async _fetchMessages(conversationId, beforeId = false) {
         return this.orm.call(CONVERSATION_MODEL, "get_messages", [conversationId], {
@@ -279,8 +381,43 @@ export class ConversationPaneService {
         );
     }
 
+    /** A reply of the customer shown, routed to another record. */
+    _landedElsewhere(payload) {
+        const data = this.state.data;
+        return (
+            this.state.isOpen &&
+            data &&
+            payload.remote_number &&
+            payload.remote_number === data.remote_number &&
+            payload.conversation_id !== this.conversationId &&
+            (payload.res_model !== data.record.model || payload.res_id !== data.record.id)
+        );
+    }
+
     async _onNotification(kind, payload) {
         this.bus.trigger("CONVERSATION_UPDATED", { conversationId: payload.conversation_id, kind });
+        if (kind === "inbound") {
+            // The record's chatter, if open, shows the reply at once.
+            this._refreshChatter(payload.res_model, payload.res_id);
+        }
+        if (kind === "inbound" && this._landedElsewhere(payload)) {
+            const remoteNumber = this.state.data.remote_number;
+            this.state.elsewhere = {
+                resModel: payload.res_model,
+                resId: payload.res_id,
+                name: payload.record_name,
+                reason: "",
+            };
+            // Why it went there, worded for this seller.
+            const elsewhere = this.state.elsewhere;
+            const target = await this.orm.call(CONVERSATION_MODEL, "get_pane_data", [payload.res_model, payload.res_id], {
+                remote_number: remoteNumber,
+            });
+            if (this.state.elsewhere === elsewhere) {
+                elsewhere.reason = target.conversation?.routing_reason || "";
+            }
+            return;
+        }
         if (!this._concernsOpenPane(payload)) {
             return;
         }
@@ -297,7 +434,7 @@ export class ConversationPaneService {
 }
 
 export const conversationPaneService = {
-    dependencies: ["orm", "bus_service"],
+    dependencies: ["orm", "bus_service", "mail.store"],
     start(env, services) {
         const service = new ConversationPaneService(env, services);
         registry.category("main_components").add("crm_sms_conversation.ConversationPane", {

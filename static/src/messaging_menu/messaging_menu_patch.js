@@ -36,20 +36,25 @@ patch(MessagingMenu.prototype, {
         return this.openSmsConversation(thread, message);
     },
 
+    /**
+     * The record, with the pane on the conversation; a record the seller may
+     * not open (another seller's, replied to on the seller's number) stays
+     * closed: the pane opens next to My Text Messages, where it works.
+     */
     async openSmsConversation(thread, message) {
         const { model: resModel, id: resId } = thread;
-        await this.env.services.action.doAction({
-            type: "ir.actions.act_window",
-            res_model: resModel,
-            res_id: resId,
-            views: [[false, "form"]],
-        });
         await this.conversationPane.open({
             resModel,
             resId,
             // Without it, the pane shows the record's latest conversation.
             remoteNumber: message.sms_remote_number || false,
         });
+        const readable = this.conversationPane.state.data?.record.readable;
+        await this.env.services.action.doAction(
+            readable
+                ? { type: "ir.actions.act_window", res_model: resModel, res_id: resId, views: [[false, "form"]] }
+                : "crm_sms_conversation.sms_conversation_action"
+        );
         // The seller saw it: like opening the record's chat window, this reads the notification.
         if (thread.needactionMessages.length) {
             await thread.markAllMessagesAsRead();

@@ -3,16 +3,31 @@ import { rpc } from "@web/core/network/rpc";
 
 const PANE = ".o_crm_sms_conversation_pane";
 
+/** A customer's reply on a conversation, as the Simulator receives it (not through the pane). */
+function simulateReply(conversationId, body) {
+    return rpc("/web/dataset/call_kw/sms.conversation/simulate_inbound", {
+        model: "sms.conversation",
+        method: "simulate_inbound",
+        args: [conversationId, body],
+        kwargs: {},
+    });
+}
+
+/** The id of the conversation the pane shows. */
+function paneConversationId() {
+    return parseInt(document.querySelector(PANE).getAttribute("data-conversation-id"));
+}
+
 /** Steps opening the conversation of ``name`` from "My Text Messages". */
 function openFromListSteps(name) {
     return [
         {
             content: "The list of conversations is shown",
-            trigger: `.o_list_view.o_crm_sms_conversation_list .o_data_row:contains('${name}')`,
+            trigger: `.o_list_view.o_crm_sms_conversation_list .o_data_row td[name=record_name]:contains('${name}')`,
         },
         {
             content: `Open the conversation of ${name}`,
-            trigger: `.o_data_row:contains('${name}') td.o_data_cell[name=record_name]`,
+            trigger: `.o_data_row td.o_data_cell[name=record_name]:contains('${name}')`,
             run: "click",
         },
         {
@@ -167,15 +182,7 @@ registry.category("web_tour.tours").add("crm_sms_conversation_tour_inbound", {
             content: "The customer replies (simulated)",
             trigger: `${PANE}[data-conversation-id]`,
             async run() {
-                const conversationId = parseInt(
-                    document.querySelector(PANE).getAttribute("data-conversation-id")
-                );
-                await rpc("/web/dataset/call_kw/sms.conversation/simulate_inbound", {
-                    model: "sms.conversation",
-                    method: "simulate_inbound",
-                    args: [conversationId, "Great, see you at 3pm"],
-                    kwargs: {},
-                });
+                await simulateReply(paneConversationId(), "Great, see you at 3pm");
             },
         },
         {
@@ -205,6 +212,17 @@ registry.category("web_tour.tours").add("crm_sms_conversation_tour_failure", {
         },
         {
             trigger: `${PANE} .o_crm_sms_conversation_failure_detail:contains('E.164')`,
+        },
+        {
+            content: "A message waiting for another attempt says so",
+            trigger: "body",
+            run() {
+                document.querySelector(`${PANE} .o_crm_sms_conversation_close`).click();
+            },
+        },
+        ...openFromListSteps("Tour Otto"),
+        {
+            trigger: `${PANE} .o_crm_sms_conversation_message_outbound:contains('Are you there?') .o_crm_sms_conversation_state_retrying:contains('attempt 2 of 5')`,
         },
     ],
 });
@@ -280,6 +298,26 @@ registry.category("web_tour.tours").add("crm_sms_conversation_tour_notification"
             content: "No chat window on top of the form",
             trigger: "body:not(:has(.o-mail-ChatWindow))",
         },
+        {
+            content: "In the chatter, the customer's message shows as a text message, not an e-mail",
+            trigger: ".o-mail-Chatter .o-mail-Message:contains('Can we meet on Monday?') .o_crm_sms_conversation_inbound_tag",
+        },
+        {
+            trigger: ".o-mail-Chatter .o-mail-Message:contains('Can we meet on Monday?'):not(:has(.o-mail-Message-notification))",
+        },
+        {
+            content: "Answer from the pane",
+            trigger: `${PANE} .o_crm_sms_conversation_input`,
+            run: "edit Monday 10am works",
+        },
+        {
+            trigger: `${PANE} .o_crm_sms_conversation_send:enabled`,
+            run: "click",
+        },
+        {
+            content: "The chatter shows the answer at once, without a reload",
+            trigger: ".o-mail-Chatter .o-mail-Message:contains('Monday 10am works')",
+        },
     ],
 });
 
@@ -347,6 +385,18 @@ registry.category("web_tour.tours").add("crm_sms_conversation_tour_activity", {
             trigger: `${PANE} .o_crm_sms_conversation_message_outbound:contains('Your trackers ship on Thursday')`,
         },
         {
+            content: "Once sent, the pane offers to mark the activity done",
+            trigger: `${PANE} .o_crm_sms_conversation_activity_done_offer:contains('Confirm the delivery date') .o_crm_sms_conversation_mark_done`,
+            run: "click",
+        },
+        {
+            trigger: `${PANE} .o_crm_sms_conversation_activity_done`,
+        },
+        {
+            content: "The activity left the chatter's planned activities",
+            trigger: ".o-mail-Chatter:not(:has(.o-mail-Activity:contains('Confirm the delivery date')))",
+        },
+        {
             content: "Close the pane",
             trigger: `${PANE} .o_crm_sms_conversation_close`,
             run: "click",
@@ -364,6 +414,232 @@ registry.category("web_tour.tours").add("crm_sms_conversation_tour_activity", {
         },
         {
             trigger: `${PANE} .o_crm_sms_conversation_input:focus`,
+        },
+    ],
+});
+
+/** Open the messaging menu and the notification of a customer's text message. */
+function openNotificationSteps(recordName, body) {
+    return [
+        {
+            content: "Open the messaging menu",
+            trigger: ".o_menu_systray .o-mail-MessagingMenu-counter",
+            run() {
+                document.querySelector(".o_menu_systray i[aria-label='Messages']").click();
+            },
+        },
+        {
+            content: "Open the notification of the customer's text message",
+            trigger: `.o-mail-NotificationItem:contains('${recordName}'):contains('${body}')`,
+            run: "click",
+        },
+    ];
+}
+
+registry.category("web_tour.tours").add("crm_sms_conversation_tour_not_mine", {
+    steps: () => [
+        ...openNotificationSteps("Tour Vera trackers", "Which of you do I talk to?"),
+        {
+            content: "The lead is another seller's: My Text Messages opens, with the pane on it",
+            trigger: ".o_list_view.o_crm_sms_conversation_list",
+        },
+        {
+            trigger: `${PANE}[data-res-model='crm.lead'] .o_crm_sms_conversation_record_hidden:contains('Tour Vera trackers')`,
+        },
+        {
+            content: "No access error was shown",
+            trigger: "body:not(:has(.o_error_dialog))",
+        },
+        {
+            content: "The pane says why the lead itself is not shown",
+            trigger: `${PANE} .o_crm_sms_conversation_hidden_reason:contains('Other Seller')`,
+        },
+        {
+            content: "The name is not a link, and Move is not offered",
+            trigger: `${PANE}:not(:has(a.o_crm_sms_conversation_record)):not(:has(.o_crm_sms_conversation_move))`,
+        },
+        {
+            content: "Both of our numbers spoke with the customer: each message says which one",
+            trigger: `${PANE} .o_crm_sms_conversation_message:contains('Which of you do I talk to?') .o_crm_sms_conversation_our_number:contains('+14155550860')`,
+        },
+        {
+            trigger: `${PANE} .o_crm_sms_conversation_message:contains('Hello from your team line') .o_crm_sms_conversation_our_number:contains('+14155550871')`,
+        },
+        {
+            content: "Answer anyway",
+            trigger: `${PANE} .o_crm_sms_conversation_input`,
+            run: "edit I am your contact from now on",
+        },
+        {
+            trigger: `${PANE} .o_crm_sms_conversation_send:enabled`,
+            run: "click",
+        },
+        {
+            trigger: `${PANE} .o_crm_sms_conversation_message_outbound:contains('I am your contact from now on')`,
+        },
+        {
+            trigger: `${PANE} .o_crm_sms_conversation_send:disabled`,
+        },
+        {
+            content: "Reload the page",
+            trigger: `${PANE} .o_crm_sms_conversation_message_outbound:contains('I am your contact from now on')`,
+            run() {
+                window.location.reload();
+            },
+            expectUnloadPage: true,
+        },
+        {
+            content: "After the reload, the pane is open on the same conversation",
+            trigger: `${PANE}[data-res-model='crm.lead'] .o_crm_sms_conversation_record_hidden:contains('Tour Vera trackers')`,
+        },
+        {
+            trigger: `${PANE} .o_crm_sms_conversation_message_outbound:contains('I am your contact from now on')`,
+        },
+        {
+            content: "The customer answers on the team line, where the seller wrote last",
+            trigger: `${PANE}`,
+            async run() {
+                const [conversation] = await rpc("/web/dataset/call_kw/sms.conversation/search_read", {
+                    model: "sms.conversation",
+                    method: "search_read",
+                    args: [[["number_id.number", "=", "+14155550871"]], ["id"]],
+                    kwargs: {},
+                });
+                await simulateReply(conversation.id, "Thanks, talk soon");
+            },
+        },
+        ...openNotificationSteps("Tour Vera trackers", "Thanks, talk soon"),
+        {
+            content: "The seller who wrote is told of the reply, though the lead is another seller's",
+            trigger: `${PANE} .o_crm_sms_conversation_message_inbound:contains('Thanks, talk soon')`,
+            timeout: 20000,
+        },
+    ],
+});
+
+registry.category("web_tour.tours").add("crm_sms_conversation_tour_empty_states", {
+    steps: () => [
+        {
+            content: "A contact without phone: open the pane from the chatter",
+            trigger: ".o-mail-Chatter .o_crm_sms_conversation_chatter_text",
+            run: "click",
+        },
+        {
+            content: "The pane says the record has no phone, and nothing about messages",
+            trigger: `${PANE} .o_crm_sms_conversation_no_phone`,
+        },
+        {
+            trigger: `${PANE} .o_crm_sms_conversation_empty_text:contains('Add a phone number')`,
+        },
+    ],
+});
+
+registry.category("web_tour.tours").add("crm_sms_conversation_tour_hidden_conversations", {
+    steps: () => [
+        {
+            content: "A contact whose messages went through another team's number",
+            trigger: ".o-mail-Chatter .o_crm_sms_conversation_chatter_text",
+            run: "click",
+        },
+        {
+            trigger: `${PANE} .o_crm_sms_conversation_empty_text:contains('numbers you may not see')`,
+        },
+    ],
+});
+
+registry.category("web_tour.tours").add("crm_sms_conversation_tour_elsewhere", {
+    steps: () => [
+        ...openFromListSteps("Walt Harper"),
+        {
+            trigger: `${PANE} .o_crm_sms_conversation_message_inbound:contains('First question')`,
+        },
+        {
+            content: "The customer answers; the routing rules put it on the opportunity (elsewhere)",
+            trigger: `${PANE}[data-conversation-id]`,
+            async run() {
+                await simulateReply(paneConversationId(), "About the opportunity");
+            },
+        },
+        {
+            content: "The open pane says where the reply went",
+            trigger: `${PANE} .o_crm_sms_conversation_elsewhere:contains('Fleet for Harper')`,
+            timeout: 20000,
+        },
+        {
+            content: "... and why: the routing rule",
+            trigger: `${PANE} .o_crm_sms_conversation_elsewhere_reason:contains('most recent conversation')`,
+        },
+        {
+            content: "Show it",
+            trigger: `${PANE} .o_crm_sms_conversation_open_elsewhere`,
+            run: "click",
+        },
+        {
+            trigger: `${PANE}[data-res-model='crm.lead'] .o_crm_sms_conversation_message_inbound:contains('About the opportunity')`,
+        },
+        {
+            content: "Back to the contact",
+            trigger: `${PANE} .o_crm_sms_conversation_related_toggle`,
+            run: "click",
+        },
+        {
+            trigger: ".o_crm_sms_conversation_related_item:contains('Walt Harper')",
+            run: "click",
+        },
+        {
+            trigger: `${PANE}[data-res-model='res.partner'] .o_crm_sms_conversation_message_inbound:contains('First question')`,
+        },
+        {
+            content: "Simulate a reply from the contact's pane",
+            trigger: `${PANE} .o_crm_sms_conversation_simulate`,
+            run: "click",
+        },
+        {
+            trigger: ".o_crm_sms_conversation_simulate_dialog .o_crm_sms_conversation_simulate_body",
+            run: "edit Is it shipped?",
+        },
+        {
+            trigger: ".o_crm_sms_conversation_simulate_dialog .o_crm_sms_conversation_simulate_send:enabled",
+            run: "click",
+        },
+        {
+            content: "The pane follows the reply to the record it landed on",
+            trigger: `${PANE}[data-res-model='crm.lead'] .o_crm_sms_conversation_message_inbound:contains('Is it shipped?')`,
+        },
+    ],
+});
+
+registry.category("web_tour.tours").add("crm_sms_conversation_tour_template_counter", {
+    steps: () => [
+        {
+            content: "Create a template",
+            trigger: ".o_list_button_add",
+            run: "click",
+        },
+        {
+            content: "Write a template with template braces and an extension character",
+            trigger: ".o_form_view .o_field_widget[name=body] textarea",
+            run: "edit Hello {{ object.name }}, 10€ off",
+        },
+        {
+            content: "Leave the field: the form takes the text",
+            trigger: ".o_form_view .o_field_widget[name=name] input",
+            run: "click",
+        },
+        {
+            content: "Odoo's counter agrees with the pane: GSM-7, the braces count twice",
+            trigger: ".o_sms_count:contains('1 SMS (GSM-7)')",
+        },
+        {
+            trigger: ".o_sms_count:contains('37 characters')",
+        },
+        {
+            content: "Discard",
+            trigger: ".o_form_button_cancel",
+            run: "click",
+        },
+        {
+            trigger: ".o_list_view",
         },
     ],
 });
