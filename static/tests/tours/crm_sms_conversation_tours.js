@@ -318,6 +318,18 @@ registry.category("web_tour.tours").add("crm_sms_conversation_tour_notification"
             content: "The chatter shows the answer at once, without a reload",
             trigger: ".o-mail-Chatter .o-mail-Message:contains('Monday 10am works')",
         },
+        {
+            content: "The customer replies",
+            trigger: `${PANE}[data-conversation-id]`,
+            async run() {
+                await simulateReply(paneConversationId(), "Perfect, see you then");
+            },
+        },
+        {
+            content: "The reply shows in the chatter too, live",
+            trigger: ".o-mail-Chatter .o-mail-Message:contains('Perfect, see you then') .o_crm_sms_conversation_inbound_tag",
+            timeout: 20000,
+        },
     ],
 });
 
@@ -329,8 +341,8 @@ registry.category("web_tour.tours").add("crm_sms_conversation_tour_activity", {
             run: "click",
         },
         {
-            content: "The activity popover offers to text",
-            trigger: ".o-mail-ActivityListPopoverItem:contains('Confirm the delivery date') .o_crm_sms_conversation_activity_text",
+            content: "The activity popover offers to text, with a labelled button",
+            trigger: ".o-mail-ActivityListPopoverItem:contains('Confirm the delivery date') .o_crm_sms_conversation_activity_text:contains('Text')",
             run: "click",
         },
         {
