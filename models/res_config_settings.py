@@ -13,3 +13,9 @@ class ResConfigSettings(models.TransientModel):
         help="Processed and failed provider events (with what the provider sent) are deleted after this many "
         "days. 0 keeps them forever.",
     )
+
+    def set_values(self):
+        super().set_values()
+        if not self.sms_event_retention_days:
+            # Settings store a zero integer as "no value" (the default, 90): 0 means "forever".
+            self.env["ir.config_parameter"].sudo().set_param(RETENTION_PARAM, "0")

@@ -440,4 +440,4 @@ class SmsAccount(models.Model):
     @tools.ormcache("company_id")
     def _get_sending_account_id(self, company_id):
         # Cached: every SMS posted in the database asks, most companies have no account.
-        return self.sudo().search([("company_id", "=", company_id)], limit=1).id
+        return self.sudo().search([("company_id", "=", company_id), ("active", "=", True)], limit=1).id

@@ -4,7 +4,7 @@ import re
 import textwrap
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 
 from ..tools.phone import normalize_e164
 
@@ -819,6 +819,11 @@ class SmsConversation(models.Model):
         number = self._pane_user_numbers(record_sudo._sms_conversation_company()).filtered(lambda n: n.id == number_id)
         if not number:
             raise UserError(_("Choose one of your numbers to send from."))
+        if not record_sudo.with_env(self.env).has_access("read"):
+            # Another seller's record: only the customers of the conversations the user may see there.
+            visible = self.search([("res_model", "=", record_sudo._name), ("res_id", "=", record_sudo.id)])
+            if remote not in visible.mapped("remote_number"):
+                raise AccessError(_("You may only answer the customers of the conversations you see on this record."))
         # sudo: a seller answers a conversation they may see on a record they may not edit;
         # the message is authored by them.
         message = record_sudo.with_context(sms_conversation_number_id=number.id)._message_sms(

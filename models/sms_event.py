@@ -140,18 +140,25 @@ class SmsEvent(models.Model):
     # Actions -------------------------------------------------------------
 
     def action_retry(self):
-        """Process again, as the cron would: as the SMS Gateway user, one
-        customer at a time, with a fresh series of attempts."""
+        """Process again with a fresh series of attempts, the way every event
+        is processed: by the processing cron, woken up at once (as the SMS
+        Gateway, one customer at a time, on a snapshot taken under the
+        customer's lock)."""
         self.check_access("write")
         events = self.filtered(lambda e: e.state != "done")
         if not events:
             return True
-        events.sudo().write({"state": "pending", "attempts": 0, "next_attempt_date": False})
-        processed = events.sudo()._process()
-        if events - processed:
-            # Busy elsewhere: the cron takes them.
-            self._trigger_processing()
-        return True
+        events.sudo().write({"state": "pending", "attempts": 0, "next_attempt_date": False, "error": False})
+        self._trigger_processing()
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "info",
+                "message": _("Queued: the processing starts in a few seconds."),
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }
 
     # Storage -------------------------------------------------------------
 
@@ -369,8 +376,11 @@ class SmsEvent(models.Model):
         cr = self.env.cr
         if not self._try_lock_customer(transaction=False):
             # Another transaction processes this customer's messages: soon after it.
-            self._postpone()
-            cr.commit()  # pylint: disable=invalid-commit
+            try:
+                self._postpone()
+                cr.commit()  # pylint: disable=invalid-commit
+            except CONCURRENCY_ERRORS:
+                cr.rollback()  # being written elsewhere: the next run takes it
             return self.browse()
         try:
             cr.commit()  # pylint: disable=invalid-commit

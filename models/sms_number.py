@@ -94,7 +94,9 @@ class SmsNumber(models.Model):
     def _get_active_numbers(self, company):
         """Numbers of ``company`` that can send: active, on an active account;
         those whose provider answers first."""
-        numbers = self.sudo().search([("company_id", "=", company.id), ("account_id.active", "=", True)])
+        numbers = self.sudo().search(
+            [("company_id", "=", company.id), ("active", "=", True), ("account_id.active", "=", True)]
+        )
         reachable = numbers.filtered(lambda n: not n.account_id.unreachable_since)
         return (reachable + (numbers - reachable)).with_env(self.env)
 

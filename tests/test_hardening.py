@@ -88,6 +88,19 @@ class TestConversationIntegrity(SmsConversationCase):
             Pane.move_to(conversation.id, "crm.lead", self.lead_b.id)
         self.assertEqual((conversation.res_model, conversation.res_id), ("res.partner", self.partner_a.id))
 
+    def test_on_another_sellers_record_only_its_customers_are_answered(self):
+        """A record seen through a conversation only: its customer may be
+        answered, no other number (a new conversation there would divert that
+        customer's replies, by routing rule 1)."""
+        lead = self._lead("B's deal", phone="+14155550611", user_id=self.user_seller_b.id)
+        self.assertEqual(self._receive("On A's number", from_number="+14155550611").res_id, lead.id)
+        Pane = self.env["sms.conversation"].with_user(self.user_seller_a)
+        with self.mock_twilio():
+            Pane.send_message("crm.lead", lead.id, "+14155550611", self.number_a.id, "Answered")
+            with self.assertRaises(AccessError):
+                Pane.send_message("crm.lead", lead.id, "+14155550999", self.number_a.id, "Someone else")
+        self.assertFalse(self.env["sms.conversation"].search([("remote_number", "=", "+14155550999")]))
+
     def test_nobody_files_a_fake_customer_message(self):
         """4. Posting over RPC cannot mark a message as a customer's text."""
         conversation = self._receive("Genuine").sms_conversation_id
@@ -270,6 +283,7 @@ class TestAdministration(SmsConversationCase):
         with self.assertRaises(AccessError):
             event.with_user(manager).write({"payload": '{"event": {"body": "Forged"}}'})
         event.with_user(manager).action_retry()
+        self._run_event_cron()
         self.assertEqual(event.state, "done", event.error)
         self.assertEqual(event.message_id.create_uid, self.gateway)
         self.assertIn("Try me", event.message_id.body)

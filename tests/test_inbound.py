@@ -177,6 +177,8 @@ class TestEventProcessing(SmsConversationCase):
 
         # Fixed, then processed again by hand: as the gateway, a fresh series of attempts.
         Event.browse(event.id).action_retry()
+        self.assertEqual((event.state, event.attempts), ("pending", 0), "a fresh series, for the cron")
+        self._run_event_cron()
         self.assertEqual(event.state, "done", event.error)
         self.assertEqual(event.message_id.create_uid, self.gateway)
 
@@ -203,7 +205,9 @@ class TestEventProcessing(SmsConversationCase):
         self.env.invalidate_all()
         self.env["sms.event"]._gc_events()
         self.assertEqual(events.exists().message_id, recent, "kept 90 days by default")
-        self.env["ir.config_parameter"].sudo().set_param("crm_sms_conversation.event_retention_days", "0")
+        settings = self.env["res.config.settings"].create({"sms_event_retention_days": 0})
+        settings.execute()
+        self.assertEqual(self.env["res.config.settings"].create({}).sms_event_retention_days, 0, "shown as set")
         self.env.cr.execute("UPDATE sms_event SET create_date = %s", (fields.Datetime.now() - timedelta(days=900),))
         self.env.invalidate_all()
         self.env["sms.event"]._gc_events()

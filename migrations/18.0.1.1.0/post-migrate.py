@@ -6,6 +6,7 @@ import json
 import logging
 import secrets
 
+from odoo import SUPERUSER_ID, api
 from odoo.tools import sql
 
 _logger = logging.getLogger(__name__)
@@ -16,11 +17,14 @@ def migrate(cr, version):
         return
     _move_auth_tokens(cr)
     _give_simulators_a_secret(cr)
-    # The URL providers were given was built from web.base.url: keep it.
-    cr.execute("SELECT value FROM ir_config_parameter WHERE key = 'web.base.url'")
-    row = cr.fetchone()
-    if row and row[0]:
-        cr.execute("UPDATE sms_account SET webhook_base_url = %s", (row[0],))
+    env = api.Environment(cr, SUPERUSER_ID, {})
+    # The URLs providers were given were built, and verified, from each
+    # account's base URL (its company's website domain, else web.base.url): keep them.
+    for account in env["sms.account"].with_context(active_test=False).search([]):
+        account.webhook_base_url = account.get_base_url()
+    cron = env.ref("crm_sms_conversation.ir_cron_sms_event_process", raise_if_not_found=False)
+    if cron:
+        cron.name = "SMS Conversations: process provider events"
     # Failed events had 5 attempts: the unfinished ones follow the new schedule.
     cr.execute(
         """
@@ -51,6 +55,13 @@ def migrate(cr, version):
         UPDATE sms_sms s SET sms_account_id = n.account_id
           FROM sms_number n
          WHERE n.id = s.sms_number_id AND s.sms_account_id IS NULL
+        """
+    )
+    cr.execute(
+        """
+        UPDATE sms_tracker t SET sms_account_id = s.sms_account_id
+          FROM sms_sms s
+         WHERE s.uuid = t.sms_uuid AND t.sms_account_id IS NULL AND s.sms_account_id IS NOT NULL
         """
     )
     cr.execute(

@@ -273,7 +273,8 @@ export class ConversationPaneService {
         const conversationId = this.conversationId;
         const data = this.state.data;
         const landed = await this.orm.call(CONVERSATION_MODEL, "simulate_inbound", [conversationId, body]);
-        if (conversationId !== this.conversationId) {
+        if (conversationId !== this.conversationId || !landed.res_model) {
+            // Opened elsewhere meanwhile, or left for the processing cron: the bus tells.
             return landed;
         }
         if (landed.res_model !== data.record.model || landed.res_id !== data.record.id) {
@@ -395,6 +396,15 @@ export class ConversationPaneService {
     }
 
     async _onNotification(kind, payload) {
+        try {
+            await this._applyNotification(kind, payload);
+        } catch (error) {
+            // Out of reach meanwhile (merged, moved, rights changed): the next open shows what is.
+            console.warn("Conversation pane: a notification could not be shown", error);
+        }
+    }
+
+    async _applyNotification(kind, payload) {
         this.bus.trigger("CONVERSATION_UPDATED", { conversationId: payload.conversation_id, kind });
         if (kind === "inbound") {
             // The record's chatter, if open, shows the reply at once.

@@ -43,12 +43,17 @@ patch(MessagingMenu.prototype, {
      */
     async openSmsConversation(thread, message) {
         const { model: resModel, id: resId } = thread;
-        await this.conversationPane.open({
-            resModel,
-            resId,
-            // Without it, the pane shows the record's latest conversation.
-            remoteNumber: message.sms_remote_number || false,
-        });
+        try {
+            await this.conversationPane.open({
+                resModel,
+                resId,
+                // Without it, the pane shows the record's latest conversation.
+                remoteNumber: message.sms_remote_number || false,
+            });
+        } catch {
+            // The conversation is out of reach now: Odoo's own way, on the record.
+            return super.openDiscussion(thread);
+        }
         const readable = this.conversationPane.state.data?.record.readable;
         await this.env.services.action.doAction(
             readable
