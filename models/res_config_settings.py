@@ -15,7 +15,8 @@ class ResConfigSettings(models.TransientModel):
     )
 
     def set_values(self):
-        super().set_values()
+        res = super().set_values()
         if not self.sms_event_retention_days:
             # Settings store a zero integer as "no value" (the default, 90): 0 means "forever".
             self.env["ir.config_parameter"].sudo().set_param(RETENTION_PARAM, "0")
+        return res
