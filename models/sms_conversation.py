@@ -602,11 +602,10 @@ class SmsConversation(models.Model):
         record = self.env[res_model].with_context(active_test=False).browse(int(res_id)).exists()
         if not record:
             raise UserError(_("This record does not exist anymore."))
-        if record.has_access("read"):
-            return record.sudo()
-        if self.search_count([("res_model", "=", res_model), ("res_id", "=", record.id)], limit=1):
-            return record.sudo()
-        record.check_access("read")
+        if not record.has_access("read") and not self.search_count(
+            [("res_model", "=", res_model), ("res_id", "=", record.id)], limit=1
+        ):
+            record.check_access("read")  # raises the user's access error
         return record.sudo()
 
     @api.model

@@ -231,10 +231,9 @@ class SmsEvent(models.Model):
         without, the caller sends it (``wake_cron_workers``) when the method
         returns True.
         """
-        cron = self.env.ref("crm_sms_conversation.ir_cron_sms_event_process", raise_if_not_found=False)
+        cron = self._processing_cron()
         if not cron:
             return False
-        cron = cron.sudo()
         now = fields.Datetime.now()
         self.env.cr.execute(
             "SELECT 1 FROM ir_cron_trigger WHERE cron_id = %s AND call_at <= %s LIMIT 1", (cron.id, now)
@@ -245,6 +244,12 @@ class SmsEvent(models.Model):
         if wake and notify:
             self.env.cr.postcommit.add(cron._notifydb)
         return wake
+
+    @api.model
+    def _processing_cron(self):
+        """The scheduled action processing the events (sudo; empty if deleted)."""
+        cron = self.env.ref("crm_sms_conversation.ir_cron_sms_event_process", raise_if_not_found=False)
+        return (cron or self.env["ir.cron"]).sudo()
 
     def _get_event_values(self):
         self.ensure_one()
@@ -353,9 +358,7 @@ class SmsEvent(models.Model):
         if final:
             self._notify_failure()
         else:
-            cron = self.env.ref("crm_sms_conversation.ir_cron_sms_event_process", raise_if_not_found=False)
-            if cron:
-                cron.sudo()._trigger(next_date)
+            self._processing_cron()._trigger(next_date)
 
     def _process_one(self):
         self.ensure_one()
@@ -404,7 +407,7 @@ class SmsEvent(models.Model):
     def _postpone(self):
         next_date = fields.Datetime.now() + timedelta(seconds=POSTPONE_SECONDS)
         self.sudo().write({"next_attempt_date": next_date})
-        self.env.ref("crm_sms_conversation.ir_cron_sms_event_process").sudo()._trigger(next_date)
+        self._processing_cron()._trigger(next_date)
 
     @api.model
     def _due_event_ids(self, limit, exclude=()):
@@ -473,6 +476,8 @@ class SmsEvent(models.Model):
             subject=subject,
             body=body,
             author_id=self.env.ref("base.partner_root").id,
+            # OdooBot has no e-mail on most databases: the notice leaves from the company's sender.
+            email_from=event_sudo._sms_gateway_email_from() or None,
         )
 
     @api.autovacuum

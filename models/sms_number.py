@@ -149,7 +149,8 @@ class SmsNumber(models.Model):
 
     @api.model
     def _get_default_sender(self, remote_number=None, user=None, company=None, record=None):
-        """Sender number of a message to ``remote_number`` on ``record``, sent
+        """Sender number of a message to ``remote_number`` on ``record`` (a
+        contact, lead or opportunity, or None for other models), sent
         by ``user`` (the acting user), chosen with that user's rights:
 
         1. among the numbers the user may send from: the number last used with
@@ -175,11 +176,11 @@ class SmsNumber(models.Model):
         picked = numbers._pick_for_user(user, remote_number)
         if picked:
             return picked
-        if record is not None and record and "user_id" in record._fields:
-            owner = record.sudo().user_id
-            team = record.sudo()._sms_owner_team() if hasattr(record, "_sms_owner_team") else self.env["crm.team"]
+        if record:  # a contact, lead or opportunity (sms.phone.key.mixin)
+            record_sudo = record.sudo()
+            team = record_sudo._sms_owner_team()
             picked = (
-                numbers._pick_for_user(owner, remote_number)
+                numbers._pick_for_user(record_sudo.user_id, remote_number)
                 or numbers.filtered(lambda n: team and n.sudo().team_id == team)[:1]
             )
             if picked:

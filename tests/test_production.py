@@ -105,7 +105,7 @@ class TestCustomerDatabase(SmsWebhookCase):
         self._run_event_cron()
         self.assertEqual(event.state, "done", event.error)
 
-    def test_webhook_wakes_the_processing_cron_once_per_burst(self):
+    def test_each_webhook_call_leaves_a_trigger_for_the_cron(self):
         cron = self.env.ref("crm_sms_conversation.ir_cron_sms_event_process")
         Trigger = self.env["ir.cron.trigger"].sudo()
         Trigger.search([("cron_id", "=", cron.id)]).unlink()

@@ -26,10 +26,8 @@ class SmsComposer(models.TransientModel):
     def _compute_sms_allowed_number_ids(self):
         """Numbers the user may send from: theirs and their teams' (all of the company for SMS managers)."""
         for composer in self:
-            numbers = self.env["sms.number"]
             company = composer._sms_conversation_company()
-            if company and self.env.user._is_sms_seller():
-                numbers = self.env["sms.conversation"]._pane_user_numbers(company)
+            numbers = self.env["sms.number"]._get_sendable_numbers(company) if company else self.env["sms.number"]
             composer.sms_allowed_number_ids = numbers
             composer.sms_number_count = len(numbers)
 

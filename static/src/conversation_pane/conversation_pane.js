@@ -36,6 +36,7 @@ export class ConversationPane extends Component {
     setup() {
         this.pane = useService("crm_sms_conversation.pane");
         this.action = useService("action");
+        this.orm = useService("orm");
         this.dialog = useService("dialog");
         this.notification = useService("notification");
         this.state = useState(this.pane.state);
@@ -298,14 +299,10 @@ export class ConversationPane extends Component {
         return this.pane.markActivityDone();
     }
 
-    openConversationForm() {
-        this.action.doAction({
-            type: "ir.actions.act_window",
-            res_model: "sms.conversation",
-            res_id: this.data.conversation.id,
-            views: [[false, "form"]],
-            target: "new",
-        });
+    async openConversationForm() {
+        // The same details as the list's (i) button: the server's action.
+        const action = await this.orm.call("sms.conversation", "action_view_details", [[this.data.conversation.id]]);
+        await this.action.doAction(action);
     }
 
     openSimulateReplyDialog() {
