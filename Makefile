@@ -11,6 +11,7 @@ BENCH_DB ?= crm_sms_conversation_bench
 help:
 	@echo "make run    set everything up and serve the addon with demo data on http://localhost:$(RUN_PORT) (admin/admin)"
 	@echo "make test   run the whole test suite (linters and Odoo tests on a fresh database)"
+	@echo "           on Odoo 18.0, or on the series ODOO_SERIES names (ODOO_SERIES=19.0 make test)"
 	@echo "make lint   run ruff and pylint-odoo's mandatory checks"
 	@echo "make bench  measure the routing lookup against stock Odoo's phone searches (bench/README.md)"
 	@echo "make screenshots  redo docs/images/*.png against a running 'make run' (headless Chromium)"
@@ -31,6 +32,7 @@ test: setup
 	@bash $(SCRIPTS)/lint.sh && bash $(SCRIPTS)/run_tests.sh
 
 bench: setup
+	@[ "$${ODOO_SERIES:-18.0}" = 18.0 ] || { echo "the benchmarks run on Odoo 18.0 (unset ODOO_SERIES)"; exit 2; }
 	@bash bench/run_routing_lookup.sh "$(BENCH_DB)"
 
 screenshots: setup

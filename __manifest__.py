@@ -1,7 +1,7 @@
 {
     "name": "CRM SMS Conversations",
     "summary": "Two-way SMS conversations with customers on contacts, leads and opportunities",
-    "version": "18.0.1.1.0",
+    "version": "1.1.0",
     "category": "Sales/CRM",
     "website": "https://github.com/crm-sms-conversation/crm_sms_conversation",
     "author": "crm_sms_conversation developers",
@@ -15,7 +15,7 @@
         "data/mail_activity_type_data.xml",
         "wizard/sms_composer_views.xml",
         "wizard/sms_simulate_reply_views.xml",
-        "wizard/sms_resend_views.xml",
+        "data/series_data.xml",
         "views/sms_account_views.xml",
         "views/sms_number_views.xml",
         "views/sms_conversation_views.xml",

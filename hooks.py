@@ -11,12 +11,14 @@ import logging
 
 from odoo.tools import SQL, sql
 
+from .models.sms_phone_key_mixin import PHONE_KEY_FIELDS
+from .tools.compat import PHONE_FIELDS
 from .tools.phone import normalize_e164
 
 _logger = logging.getLogger(__name__)
 
 PHONE_KEY_TABLES = ("res_partner", "crm_lead")
-PHONE_KEY_COLUMNS = ("sms_phone_e164", "sms_mobile_e164")
+PHONE_KEY_COLUMNS = tuple(PHONE_KEY_FIELDS[field] for field in PHONE_FIELDS)
 
 
 def pre_init_hook(env):
@@ -35,25 +37,32 @@ def pre_init_hook(env):
 
 
 def fill_phone_keys(cr, table, default_region, batch_size=5000):
-    """Write the E.164 keys of every row of ``table`` having a phone or a
-    mobile, reading national numbers with the row's country, else its
-    company's, else ``default_region`` (as ``_sms_phone_region`` does).
+    """Write the E.164 keys of every row of ``table`` having a phone number,
+    reading national numbers with the row's country, else its company's,
+    else ``default_region`` (as ``_sms_phone_region`` does).
     Returns the number of rows written."""
+    phones = SQL(", ").join(SQL("t.%s", SQL.identifier(field)) for field in PHONE_FIELDS)
+    any_phone = SQL(" OR ").join(SQL("t.%s IS NOT NULL", SQL.identifier(field)) for field in PHONE_FIELDS)
+    assignments = SQL(", ").join(
+        SQL("%s = v.%s", SQL.identifier(column), SQL.identifier(column)) for column in PHONE_KEY_COLUMNS
+    )
     written, last_id = 0, 0
     while True:
         cr.execute(
             SQL(
                 """
-                SELECT t.id, t.phone, t.mobile, COALESCE(country.code, company_country.code)
+                SELECT t.id, COALESCE(country.code, company_country.code), %(phones)s
                   FROM %(table)s t
              LEFT JOIN res_country country ON country.id = t.country_id
              LEFT JOIN res_company company ON company.id = t.company_id
              LEFT JOIN res_partner company_partner ON company_partner.id = company.partner_id
              LEFT JOIN res_country company_country ON company_country.id = company_partner.country_id
-                 WHERE t.id > %(last_id)s AND (t.phone IS NOT NULL OR t.mobile IS NOT NULL)
+                 WHERE t.id > %(last_id)s AND (%(any_phone)s)
               ORDER BY t.id
                  LIMIT %(limit)s
                 """,
+                phones=phones,
+                any_phone=any_phone,
                 table=SQL.identifier(table),
                 last_id=last_id,
                 limit=batch_size,
@@ -64,25 +73,26 @@ def fill_phone_keys(cr, table, default_region, batch_size=5000):
             return written
         last_id = rows[-1][0]
         values = []
-        for row_id, phone, mobile, region in rows:
-            region = region or default_region
-            keys = (normalize_e164(phone, region), normalize_e164(mobile, region))
+        for row_id, region, *numbers in rows:
+            keys = [normalize_e164(number, region or default_region) for number in numbers]
             if any(keys):
                 values.append((row_id, *keys))
         if values:
-            ids, phones, mobiles = zip(*values, strict=True)
+            ids, *keys = zip(*values, strict=True)
             cr.execute(
                 SQL(
                     """
-                    UPDATE %(table)s AS t SET sms_phone_e164 = v.phone, sms_mobile_e164 = v.mobile
-                      FROM (SELECT unnest(%(ids)s::int[]) AS id, unnest(%(phones)s::varchar[]) AS phone,
-                                   unnest(%(mobiles)s::varchar[]) AS mobile) AS v
+                    UPDATE %(table)s AS t SET %(assignments)s
+                      FROM (SELECT unnest(%(ids)s::int[]) AS id, %(keys)s) AS v
                      WHERE t.id = v.id
                     """,
                     table=SQL.identifier(table),
+                    assignments=assignments,
                     ids=list(ids),
-                    phones=list(phones),
-                    mobiles=list(mobiles),
+                    keys=SQL(", ").join(
+                        SQL("unnest(%s::varchar[]) AS %s", list(column_keys), SQL.identifier(column))
+                        for column, column_keys in zip(PHONE_KEY_COLUMNS, keys, strict=True)
+                    ),
                 )
             )
             written += len(values)

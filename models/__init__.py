@@ -13,6 +13,8 @@ from . import res_company
 from . import res_partner
 from . import res_users
 from . import crm_lead
+from . import res_groups
 from . import ir_http
+from . import ir_model_data
 from . import phone_blacklist
 from . import res_config_settings

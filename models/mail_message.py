@@ -1,6 +1,8 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError
 
+from ..tools.compat import store_add_values
+
 # Set by the addon only: they put a message in a customer's conversation.
 SMS_MESSAGE_FIELDS = frozenset({"sms_conversation_id", "sms_direction"})
 
@@ -37,9 +39,11 @@ class MailMessage(models.Model):
         res = super()._extras_to_store(store, format_reply=format_reply)
         # sudo: the message is readable; its conversation's number is the record's business.
         for message in self.sudo().filtered("sms_conversation_id"):
-            store.add(
-                message,
+            store_add_values(
+                store,
+                "mail.message",
                 {
+                    "id": message.id,
                     "sms_conversation_id": message.sms_conversation_id.id,
                     "sms_direction": message.sms_direction,
                     "sms_remote_number": message.sms_conversation_id.remote_number,

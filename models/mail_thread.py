@@ -1,5 +1,7 @@
 from odoo import models
 
+from ..tools.compat import message_compute_author_kwargs
+
 
 class MailThread(models.AbstractModel):
     _inherit = "mail.thread"
@@ -8,15 +10,17 @@ class MailThread(models.AbstractModel):
         # Checked on the message itself: only the addon's own code may set them.
         return super()._get_message_create_valid_field_names() | {"sms_conversation_id", "sms_direction"}
 
-    def _message_compute_author(self, author_id=None, email_from=None, raise_on_email=True):
+    def _message_compute_author(self, author_id=None, email_from=None, **kwargs):
         """The SMS Gateway (a technical user, without e-mail in a customer's
         database) processes webhooks: what it posts or notifies (a lead's
         assignment, automations' activities and e-mails, notices) never fails
         for lack of a sender address. Its mails leave from the company's
         default sender, or wait in the queue without one."""
         if not self.env.user._is_sms_gateway():
-            return super()._message_compute_author(author_id, email_from, raise_on_email=raise_on_email)
-        author_id, email_from = super()._message_compute_author(author_id, email_from, raise_on_email=False)
+            return super()._message_compute_author(author_id, email_from, **kwargs)
+        author_id, email_from = super()._message_compute_author(
+            author_id, email_from, **{**kwargs, **message_compute_author_kwargs(raise_on_email=False)}
+        )
         return author_id, email_from or self._sms_gateway_email_from()
 
     def _sms_gateway_email_from(self):
@@ -60,8 +64,17 @@ class MailThread(models.AbstractModel):
         sms = self.env["sms.sms"].sudo().search([("mail_message_id", "=", message.id), ("state", "=", "outgoing")])
         if sms:
             sms._sms_conversation_prepare(self, company, account)
+            self._sms_conversation_subscribe_author()
             self.env.ref("sms.ir_cron_sms_scheduler_action").sudo()._trigger()
         return res
+
+    def _sms_conversation_subscribe_author(self):
+        """The user who texts a customer hears of the reply: a follower of the
+        record, on either series (Odoo 19 subscribes a message's author for
+        comments only, not for text messages)."""
+        user = self.env.user
+        if self and user.active and not user.share and not user._is_sms_gateway():
+            self.sudo()._message_subscribe(partner_ids=user.partner_id.ids)
 
     def _sms_conversation_company(self):
         """Company whose SMS accounts send the SMS of this record."""

@@ -8,8 +8,9 @@ import uuid
 from werkzeug.urls import url_join
 
 from odoo import _, api, fields, models, tools
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
 
+from ..tools.compat import Constraint
 from ..tools.phone import normalize_e164
 from ..tools.sms_provider import PROVIDERS, InboundSms, ProviderConfig
 from ..tools.sms_twilio import TWILIO_API_BASE_URL
@@ -64,6 +65,13 @@ class SmsAccount(models.Model):
     )
     company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company, index=True)
     number_ids = fields.One2many("sms.number", "account_id", string="Numbers")
+    twilio_use_company_credentials = fields.Boolean(
+        "Use the Company's Twilio Account",
+        groups=MANAGER_GROUP,
+        help="Take the Account SID and Auth Token saved in Odoo's own Twilio settings (Settings > SMS, the "
+        "sms_twilio module of Odoo 19) instead of typing them here again.",
+    )
+    sms_twilio_installed = fields.Boolean("Odoo Twilio Module Installed", compute="_compute_sms_twilio_installed")
     twilio_account_sid = fields.Char("Account SID", groups=MANAGER_GROUP)
     twilio_auth_token = secret_field(
         "Auth Token", help="Twilio's Auth Token. Saved write-only: type it again to change it."
@@ -124,9 +132,19 @@ class SmsAccount(models.Model):
         "for messages sent from elsewhere (a Messaging Service's status callback).",
     )
 
-    _sql_constraints = [
-        ("webhook_token_unique", "unique(webhook_token)", "The webhook token must be unique."),
-    ]
+    _webhook_token_unique = Constraint("unique(webhook_token)", "The webhook token must be unique.")
+
+    @api.constrains("provider", "twilio_use_company_credentials", "company_id")
+    def _check_twilio_use_company_credentials(self):
+        for account in self.filtered("twilio_use_company_credentials"):
+            if account.provider != "twilio" or not account.sms_twilio_installed:
+                raise ValidationError(
+                    _(
+                        "%(account)s cannot use the company's Twilio account: that needs a Twilio account and "
+                        "Odoo's own Twilio module (sms_twilio, Odoo 19) installed.",
+                        account=account.name,
+                    )
+                )
 
     def init(self):
         # Credentials live outside any ORM field: nothing reads them back over RPC.
@@ -153,6 +171,11 @@ class SmsAccount(models.Model):
             for name, value in values.items():
                 if value != SECRET_MASK:  # the mask means "saved, unchanged"
                     account._set_secret(name, value or None)
+
+    def _compute_sms_twilio_installed(self):
+        installed = "sms_twilio_account_sid" in self.env["res.company"]._fields
+        for account in self:
+            account.sms_twilio_installed = installed
 
     @api.depends("webhook_token")
     def _compute_webhook_token_hash(self):
@@ -280,6 +303,13 @@ class SmsAccount(models.Model):
     def _get_provider_config(self):
         self.ensure_one()
         account_sudo = self.sudo()
+        if self.provider == "twilio" and account_sudo.twilio_use_company_credentials:
+            company_sudo = account_sudo.company_id
+            return ProviderConfig(
+                account_sid=company_sudo.sms_twilio_account_sid or "",
+                auth_token=company_sudo.sms_twilio_auth_token or "",
+                api_base_url=account_sudo.api_base_url or TWILIO_API_BASE_URL,
+            )
         if self.provider == "twilio":
             return ProviderConfig(
                 account_sid=account_sudo.twilio_account_sid or "",

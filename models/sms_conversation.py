@@ -6,6 +6,7 @@ import textwrap
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 
+from ..tools.compat import Constraint
 from ..tools.phone import normalize_e164
 
 _logger = logging.getLogger(__name__)
@@ -86,13 +87,10 @@ class SmsConversation(models.Model):
         compute="_compute_routing_reason", help="Why the last inbound message landed on this record."
     )
 
-    _sql_constraints = [
-        (
-            "conversation_unique",
-            "unique(number_id, remote_number, res_model, res_id)",
-            "A conversation already links this number and customer number to this record.",
-        ),
-    ]
+    _conversation_unique = Constraint(
+        "unique(number_id, remote_number, res_model, res_id)",
+        "A conversation already links this number and customer number to this record.",
+    )
 
     @api.depends("res_model", "res_id", "remote_number")
     def _compute_name(self):
@@ -485,7 +483,7 @@ class SmsConversation(models.Model):
 
     def _filter_sms_sellers(self, users):
         self.ensure_one()
-        return users.filtered(lambda u: u.active and self.company_id in u.company_ids and u._is_sms_seller())
+        return users.filtered(lambda u: u.active and u._sms_works_for(self.company_id) and u._is_sms_seller())
 
     def _get_last_writer(self):
         """The user who wrote the conversation's latest message to the customer."""
@@ -538,7 +536,7 @@ class SmsConversation(models.Model):
             | record_team.member_ids
             | record_team.user_id
         )
-        return users.filtered(lambda u: u.active and self.company_id in u.company_ids and u._is_sms_seller())
+        return users.filtered(lambda u: u.active and u._sms_works_for(self.company_id) and u._is_sms_seller())
 
     def _bus_send_watchers(self, notification_type, payload, users=None):
         self.ensure_one()

@@ -10,6 +10,7 @@ from odoo.addons.base.models.ir_cron import ODOO_NOTIFY_FUNCTION
 from odoo.exceptions import AccessError
 from odoo.tools import SQL
 
+from ..tools.compat import Constraint, cron_progress
 from ..tools.sms_provider import InboundSms, StatusReport
 
 _logger = logging.getLogger(__name__)
@@ -100,9 +101,7 @@ class SmsEvent(models.Model):
     conversation_id = fields.Many2one("sms.conversation", ondelete="set null", readonly=True)
     message_id = fields.Many2one("mail.message", ondelete="set null", readonly=True)
 
-    _sql_constraints = [
-        ("external_unique", "unique(account_id, kind, external_id)", "This provider event is already stored."),
-    ]
+    _external_unique = Constraint("unique(account_id, kind, external_id)", "This provider event is already stored.")
 
     def init(self):
         # The processing cron's look-up: due events, oldest first.
@@ -439,7 +438,7 @@ class SmsEvent(models.Model):
             for event in self.browse(ids):
                 done += len(event._process_in_own_transaction())
         remaining = len(self._due_event_ids(batch_size, exclude=seen))
-        self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+        cron_progress(self.env, done, remaining)
         return done
 
     # Failures ------------------------------------------------------------

@@ -1,6 +1,7 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
+from ..tools.compat import Constraint
 from ..tools.phone import normalize_e164
 
 
@@ -33,9 +34,9 @@ class SmsNumber(models.Model):
         "crm.team", string="Sales Team", check_company=True, help="Sales team owning this number."
     )
 
-    _sql_constraints = [
-        ("number_account_unique", "unique(number, account_id)", "This number is already registered on this account."),
-    ]
+    _number_account_unique = Constraint(
+        "unique(number, account_id)", "This number is already registered on this account."
+    )
 
     @api.constrains("number")
     def _check_number(self):
@@ -49,10 +50,30 @@ class SmsNumber(models.Model):
                     )
                 )
 
+    @api.constrains("number", "account_id")
+    def _check_not_a_sms_twilio_sender(self):
+        """A number is served by one of the two: this addon, or Odoo 19's
+        own Twilio module (sms_twilio), whose senders are the company's
+        Twilio numbers of the SMS settings."""
+        if "sms_twilio_number_ids" not in self.env["res.company"]._fields:
+            return
+        for number in self:
+            twilio_numbers = number.company_id.sudo().sms_twilio_number_ids.mapped("number")
+            if number.number in {normalize_e164(twilio_number) for twilio_number in twilio_numbers}:
+                raise ValidationError(
+                    _(
+                        "%(number)s already sends the messages of Odoo's own Twilio settings (Settings > SMS > "
+                        "Twilio numbers) for %(company)s. A number is served by one of them only: remove it there "
+                        "to hold conversations on it here.",
+                        number=number.number,
+                        company=number.company_id.name,
+                    )
+                )
+
     @api.constrains("user_ids", "account_id")
     def _check_user_ids(self):
         for number in self:
-            outsiders = number.user_ids.filtered(lambda u, n=number: n.company_id not in u.company_ids)
+            outsiders = number.user_ids.filtered(lambda u, n=number: not u._sms_works_for(n.company_id))
             if outsiders:
                 raise ValidationError(
                     _(

@@ -1,14 +1,19 @@
 from odoo import api, fields, models
 
+from ..tools.compat import PHONE_FIELDS
 from ..tools.phone import normalize_e164
+
+# Each phone field read by routing and its indexed key.
+PHONE_KEY_FIELDS = {"phone": "sms_phone_e164", "mobile": "sms_mobile_e164"}
 
 
 class SmsPhoneKeyMixin(models.AbstractModel):
     """Indexed E.164 keys of a record's phone fields, for inbound routing.
 
     Odoo's own ``phone_sanitized`` keeps one number per record and is not
-    indexed on contacts; routing needs both fields, national formats read with
-    the record's country, and an index lookup.
+    indexed on contacts; routing needs every phone field (``phone`` and, on
+    Odoo 18, ``mobile``), national formats read with the record's country,
+    and an index lookup.
     """
 
     _name = "sms.phone.key.mixin"
@@ -17,16 +22,17 @@ class SmsPhoneKeyMixin(models.AbstractModel):
     sms_phone_e164 = fields.Char(
         "Phone (E.164)", compute="_compute_sms_phone_keys", store=True, index="btree_not_null", copy=False
     )
-    sms_mobile_e164 = fields.Char(
-        "Mobile (E.164)", compute="_compute_sms_phone_keys", store=True, index="btree_not_null", copy=False
-    )
+    if "mobile" in PHONE_FIELDS:
+        sms_mobile_e164 = fields.Char(
+            "Mobile (E.164)", compute="_compute_sms_phone_keys", store=True, index="btree_not_null", copy=False
+        )
 
-    @api.depends("phone", "mobile", "country_id", "company_id.country_id")
+    @api.depends(*PHONE_FIELDS, "country_id", "company_id.country_id")
     def _compute_sms_phone_keys(self):
         for record in self:
             region = record._sms_phone_region()
-            record.sms_phone_e164 = normalize_e164(record.phone, region) or False
-            record.sms_mobile_e164 = normalize_e164(record.mobile, region) or False
+            for field in PHONE_FIELDS:
+                record[PHONE_KEY_FIELDS[field]] = normalize_e164(record[field], region) or False
 
     def _sms_phone_region(self):
         """Country code used to read national numbers: the record's country,
@@ -44,12 +50,13 @@ class SmsPhoneKeyMixin(models.AbstractModel):
 
     @api.model
     def _sms_phone_key_domain(self, e164):
-        return ["|", ("sms_phone_e164", "=", e164), ("sms_mobile_e164", "=", e164)]
+        keys = [PHONE_KEY_FIELDS[field] for field in PHONE_FIELDS]
+        return [*["|"] * (len(keys) - 1), *[(key, "=", e164) for key in keys]]
 
     def _sms_phone_numbers(self):
         """The record's phone fields as {field name: E.164}, empty ones left out."""
         self.ensure_one()
-        keys = {"phone": self.sms_phone_e164, "mobile": self.sms_mobile_e164}
+        keys = {field: self[PHONE_KEY_FIELDS[field]] for field in PHONE_FIELDS}
         return {field: number for field, number in keys.items() if number}
 
     # Routing hooks, overridden by each model ---------------------------

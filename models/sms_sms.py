@@ -3,6 +3,7 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 
+from ..tools.compat import domain_and
 from ..tools.phone import normalize_e164
 from ..tools.sms_provider import OutgoingSms, SendResult
 from .sms_conversation import CONVERSATION_MODELS
@@ -44,21 +45,22 @@ class SmsSms(models.Model):
         self.filtered(lambda sms: sms.state == "error").write({"sms_attempt_count": 0, "sms_next_attempt_date": False})
         return super().resend_failed()
 
-    def send(self, unlink_failed=False, unlink_sent=True, auto_commit=False, raise_exception=False):
-        """Leave the messages waiting for a retry in the queue until their time."""
-        now = fields.Datetime.now()
-        due = self.filtered(lambda sms: not sms.sms_next_attempt_date or sms.sms_next_attempt_date <= now)
-        return super(SmsSms, due).send(
-            unlink_failed=unlink_failed,
-            unlink_sent=unlink_sent,
-            auto_commit=auto_commit,
-            raise_exception=raise_exception,
-        )
+    @api.model
+    def _process_queue(self, *args, **kwargs):
+        """The queue is the only place where our SMS reach the provider."""
+        return super(SmsSms, self.with_context(sms_conversation_queue=True))._process_queue(*args, **kwargs)
 
     @api.model
-    def _process_queue(self, ids=None):
-        """The queue is the only place where our SMS reach the provider."""
-        return super(SmsSms, self.with_context(sms_conversation_queue=True))._process_queue(ids=ids)
+    def _search(self, domain, *args, **kwargs):
+        """The queue takes due messages only: those waiting for a retry
+        neither leave early nor fill the queue's batch (Odoo 19 takes its
+        first ``batch_size`` messages by id), ahead of due ones."""
+        if self.env.context.get("sms_conversation_queue"):
+            now = fields.Datetime.now()
+            domain = domain_and(
+                domain, ["|", ("sms_next_attempt_date", "=", False), ("sms_next_attempt_date", "<=", now)]
+            )
+        return super()._search(domain, *args, **kwargs)
 
     def _send(self, unlink_failed=False, unlink_sent=True, raise_exception=False):
         """Send through our SMS accounts the SMS given to one, the others
@@ -74,9 +76,11 @@ class SmsSms(models.Model):
         if not self.env.context.get("sms_conversation_queue"):
             self.env.ref("sms.ir_cron_sms_scheduler_action").sudo()._trigger()
             return None
+        # Read before sending: sent messages are deleted, and Odoo 19 empties the cache at each commit.
+        messages = ours.mail_message_id
         for account, batch in ours.grouped("sms_account_id").items():
             batch._send_with_account(account, unlink_failed=unlink_failed, unlink_sent=unlink_sent)
-        ours.mail_message_id._notify_message_notification_update()
+        messages._notify_message_notification_update()
         return None
 
     # Preparation -------------------------------------------------------

@@ -135,6 +135,8 @@ def setup(rpc, base_url, tag):
     company_id = rpc.call(
         "res.users", "read", [rpc.call("res.users", "search", [("login", "=", "admin")])[0]], ["company_id"]
     )[0]["company_id"][0]
+    # res.users' groups: groups_id on Odoo 18, group_ids on 19.
+    groups_field = "group_ids" if "group_ids" in rpc.call("res.users", "fields_get", [], ["type"]) else "groups_id"
     sellers = []
     for name in ("one", "two"):
         login = f"seller_{name}_{tag}"
@@ -147,7 +149,7 @@ def setup(rpc, base_url, tag):
                     "login": login,
                     "password": login,
                     "email": f"{login}@example.com",
-                    "groups_id": [
+                    groups_field: [
                         (
                             6,
                             0,

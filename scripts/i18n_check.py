@@ -406,6 +406,11 @@ def main(argv=None):
     parser.add_argument(
         "--current", metavar="EXPORTED_POT", help="a fresh export of the module: the .pot must hold the same msgids"
     )
+    parser.add_argument(
+        "--within",
+        action="store_true",
+        help="with --current: the .pot may also hold msgids of another Odoo series (the export's must all be there)",
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -416,9 +421,10 @@ def main(argv=None):
             committed = {entry.msgid for entry in pot_entries}
             for msgid in sorted(current - committed):
                 print(f"{args.pot}: missing (run the export again): {_short(msgid)!r}")
-            for msgid in sorted(committed - current):
-                print(f"{args.pot}: no longer in the code: {_short(msgid)!r}")
-            stale = current != committed
+            if not args.within:
+                for msgid in sorted(committed - current):
+                    print(f"{args.pot}: no longer in the code: {_short(msgid)!r}")
+            stale = not current <= committed if args.within else current != committed
             print(f"{args.pot}: {'STALE' if stale else 'OK'}: {len(committed)} msgids, export has {len(current)}")
         if args.sync:
             for po_path in args.po:

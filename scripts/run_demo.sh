@@ -8,9 +8,9 @@ PORT=${2:-8069}
 if psql -d "$DB" -Atc 'select 1 from ir_module_module limit 1' >/dev/null 2>&1; then
     init=(-u "$ADDON_NAME")
 else
-    init=(-i "$ADDON_NAME")
+    init=(-i "$ADDON_NAME" "${WITH_DEMO[@]}")
 fi
-echo "Serving $ADDON_NAME on http://localhost:$PORT (database $DB, login admin / admin)"
+echo "Serving $ADDON_NAME on Odoo $ODOO_SERIES, http://localhost:$PORT (database $DB, login admin / admin)"
 # The database is named, without --db-filter: webhook calls (no session) find
 # it without listing the databases (see the README, "Running the webhook in production").
 exec "$(dirname "$0")/odoo.sh" -d "$DB" "${init[@]}" \

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The whole test run, each part on a fresh database without demo data, as a
-# customer's:
-#   1. the addon's own tests (with base_automation and website installed);
-#   2. Odoo's own sms, crm_sms, test_mail_sms and phone_validation suites with
-#      the addon installed;
+# The whole test run on the Odoo series ODOO_SERIES (scripts/env.sh), each part
+# on a fresh database without demo data, as a customer's:
+#   1. the addon's own tests (with base_automation and website installed, and
+#      Odoo's own sms_twilio on 19.0);
+#   2. Odoo's own sms, crm_sms, test_mail_sms and phone_validation suites (and
+#      sms_twilio on 19.0) with the addon installed;
 #   3. webhooks in bursts over real HTTP, on odoo-bin in threaded then prefork
 #      mode (scripts/http_concurrency.py), on the database of part 2.
 # TEST_TAGS restricts the run to part 1 with those tags. Each run is judged from
@@ -13,11 +14,20 @@ set -uo pipefail
 
 DB=${TEST_DB:-${ADDON_NAME}_test_$$}
 ODOO_DB=${DB}_odoo
-LOG=${TEST_LOG:-$BUILD_DIR/test.log}
+LOG=${TEST_LOG:-$BUILD_DIR/$ODOO_SERIES/test.log}
 LOG_DIR=$(dirname "$LOG")
 ODOO_LOG=$LOG_DIR/test-odoo-suites.log
 TAGS=${TEST_TAGS:-/$ADDON_NAME}
-ODOO_SUITES=${ODOO_SUITES:-/sms,/crm_sms,/test_mail_sms,/phone_validation}
+# Odoo 19's own Twilio connector (sms_twilio) is installed next to the addon there.
+if [ "$ODOO_SERIES" = 18.0 ]; then
+    EXTRA_MODULES=base_automation,website
+    ODOO_MODULES=crm_sms,test_mail_sms
+    ODOO_SUITES=${ODOO_SUITES:-/sms,/crm_sms,/test_mail_sms,/phone_validation}
+else
+    EXTRA_MODULES=base_automation,website,sms_twilio
+    ODOO_MODULES=crm_sms,test_mail_sms,sms_twilio
+    ODOO_SUITES=${ODOO_SUITES:-/sms,/crm_sms,/test_mail_sms,/phone_validation,/sms_twilio}
+fi
 HTTP_PORT=${TEST_HTTP_PORT:-18069}
 mkdir -p "$LOG_DIR" "$BUILD_DIR"
 
@@ -29,8 +39,9 @@ cleanup
 trap cleanup EXIT
 odoo() { "$(dirname "$0")/odoo.sh" "$@"; }
 
+echo "Odoo $ODOO_SERIES ($ODOO_SRC)"
 echo "1. $ADDON_NAME's tests on a fresh database '$DB' (log: $LOG)"
-odoo -d "$DB" -i "$ADDON_NAME,${TEST_EXTRA_MODULES-base_automation,website}" --without-demo=all \
+odoo -d "$DB" -i "$ADDON_NAME,${TEST_EXTRA_MODULES-$EXTRA_MODULES}" "${WITHOUT_DEMO[@]}" \
     --test-enable --test-tags "$TAGS" --stop-after-init --http-port="$HTTP_PORT" \
     --log-level=test --max-cron-threads=0 > "$LOG" 2>&1
 rc=$?
@@ -38,23 +49,24 @@ report=(--odoo "$ADDON_NAME" "$LOG" "$rc")
 
 extra=""
 if [ -z "${TEST_TAGS:-}" ]; then
-    # The translation template must hold every string of the code.
+    # The translation template holds every string of the code, on every series
+    # (it is the union of the series' exports): this series' export must be in it.
     if [ "$rc" -eq 0 ]; then
-        pot="$BUILD_DIR/exported.pot"
-        odoo -d "$DB" --i18n-export="$pot" --modules="$ADDON_NAME" --stop-after-init --log-level=error >> "$LOG" 2>&1
-        if ! "$VENV/bin/python" "$(dirname "$0")/i18n_check.py" --current "$pot" \
-                "$ADDON_DIR/i18n/$ADDON_NAME.pot" "$ADDON_DIR"/i18n/*.po > "$BUILD_DIR/i18n.log" 2>&1; then
-            cat "$BUILD_DIR/i18n.log"
+        pot="$LOG_DIR/exported.pot"
+        "$(dirname "$0")/i18n_export.sh" "$DB" "$pot" >> "$LOG" 2>&1
+        if ! "$VENV/bin/python" "$(dirname "$0")/i18n_check.py" --current "$pot" --within \
+                "$ADDON_DIR/i18n/$ADDON_NAME.pot" "$ADDON_DIR"/i18n/*.po > "$LOG_DIR/i18n.log" 2>&1; then
+            cat "$LOG_DIR/i18n.log"
             extra="the translation template or a translation is not up to date (see above)"
         fi
     fi
     dropdb --if-exists "$DB" >/dev/null 2>&1
 
     echo "2. Odoo's own suites ($ODOO_SUITES) with $ADDON_NAME installed, on '$ODOO_DB' (log: $ODOO_LOG)"
-    odoo -d "$ODOO_DB" -i "$ADDON_NAME,crm_sms,test_mail_sms" --without-demo=all \
+    odoo -d "$ODOO_DB" -i "$ADDON_NAME,$ODOO_MODULES" "${WITHOUT_DEMO[@]}" \
         --test-enable --test-tags "$ODOO_SUITES" --stop-after-init --http-port="$HTTP_PORT" \
         --log-level=test --max-cron-threads=0 > "$ODOO_LOG" 2>&1
-    report+=(--odoo "Odoo's sms, crm_sms, test_mail_sms and phone_validation suites" "$ODOO_LOG" "$?")
+    report+=(--odoo "Odoo's own suites (${ODOO_SUITES//\//})" "$ODOO_LOG" "$?")
 
     echo "3. Webhooks in bursts over HTTP, threaded then prefork (logs: $LOG_DIR/http-*.log)"
     for mode in threaded prefork; do
@@ -67,4 +79,4 @@ if [ -z "${TEST_TAGS:-}" ]; then
     done
 fi
 
-EXTRA_PROBLEM="$extra" "$VENV/bin/python" "$(dirname "$0")/test_report.py" "${report[@]}"
+EXTRA_PROBLEM="$extra" ODOO_SERIES="$ODOO_SERIES" "$VENV/bin/python" "$(dirname "$0")/test_report.py" "${report[@]}"

@@ -6,13 +6,13 @@ set -euo pipefail
 . "$(dirname "$0")/env.sh"
 
 ensure_odoo_src() {
-    if [ -f "$ODOO_SRC/odoo-bin" ]; then
+    if [ -f "$ODOO_SRC/odoo-bin" ] && [ -f "$ODOO_SRC/requirements.txt" ]; then
         return
     fi
-    echo "Odoo source not found in $ODOO_SRC: cloning the 18.0 branch"
+    echo "Odoo source not found in $ODOO_SRC: cloning the $ODOO_SERIES branch"
     mkdir -p "$(dirname "$ODOO_SRC")"
-    git clone --depth 1 --branch 18.0 "$ODOO_GIT_URL" "$ODOO_SRC" \
-        || die "could not clone Odoo 18.0 into $ODOO_SRC (set ODOO_SRC to an Odoo 18.0 source tree)"
+    git clone --depth 1 --branch "$ODOO_SERIES" "$ODOO_GIT_URL" "$ODOO_SRC" \
+        || die "could not clone Odoo $ODOO_SERIES into $ODOO_SRC (set ODOO_SRC to an Odoo $ODOO_SERIES source tree)"
 }
 
 ensure_venv() {

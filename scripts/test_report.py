@@ -92,7 +92,8 @@ def main(argv):
     if problems and not failed:
         # A run with problems outside the test results still fails as a whole.
         failed = 1
-    print(f"{'; '.join(parts)} - {passed} passed, {failed} failed")
+    series = f"Odoo {os.environ['ODOO_SERIES']}: " if os.environ.get("ODOO_SERIES") else ""
+    print(f"{series}{'; '.join(parts)} - {passed} passed, {failed} failed")
     return 1 if failed else 0
 
 

@@ -10,6 +10,7 @@ from odoo.tools import mute_logger
 
 from ..models.sms_conversation import SmsConversation
 from ..models.sms_event import MAX_ATTEMPTS
+from ..tools.compat import MENU_GROUPS_FIELD
 from .common import SmsConversationCase
 
 
@@ -171,7 +172,7 @@ class TestEventProcessing(SmsConversationCase):
         self.assertIn("Process Again", notice.body)
         # Listed where managers look, without debug mode.
         menu = self.env.ref("crm_sms_conversation.crm_sms_conversation_menu_events")
-        self.assertNotIn(self.env.ref("base.group_no_one"), menu.groups_id)
+        self.assertNotIn(self.env.ref("base.group_no_one"), menu[MENU_GROUPS_FIELD])
         Event = self.env["sms.event"].with_user(self.team_follower)
         self.assertIn(event, Event.search([("state", "=", "error")]))
 

@@ -95,7 +95,7 @@ class TestOutbound(SmsConversationCase):
         user = mail_new_test_user(self.env, login="no_sms_right", groups="base.group_user,base.group_partner_manager")
         self.assertFalse(user._is_sms_seller())
         composer = self._composer(self.partner, "From a colleague", user=user)
-        self.assertFalse(composer.sms_number_id, "nothing to choose from")
+        self.assertFalse(composer.sudo().sms_number_id, "nothing to choose from")
         with self.mock_twilio() as calls:
             by_user = composer._action_send_sms()
             by_automation = self.partner.with_user(self.env.ref("base.user_root"))._message_sms("Automated reminder")

@@ -81,7 +81,7 @@ class TestCustomerDatabase(SmsWebhookCase):
         owner = mail_new_test_user(
             self.env, login="crm_only", email="crm_only@customer.example", groups="sales_team.group_sale_salesman"
         )
-        self.env.ref("crm_sms_conversation.crm_sms_conversation_group_seller").users -= owner
+        self._remove_from_group(self.env.ref("crm_sms_conversation.crm_sms_conversation_group_seller"), owner)
         self._partner("Owned", phone=self.customer_number, user_id=owner.id)
         self._deliver("Hello?", self.customer_number, self.number_a)
         notice = self.env["mail.message"].search(

@@ -3,17 +3,21 @@ from odoo.exceptions import UserError
 
 from ..tools.phone import normalize_e164
 
+SELLER_GROUP = "crm_sms_conversation.crm_sms_conversation_group_seller"
+
 
 class SmsComposer(models.TransientModel):
     _inherit = "sms.composer"
 
+    # Sellers only: other users send without choosing (and may not read SMS numbers).
     sms_allowed_number_ids = fields.Many2many(
-        "sms.number", string="Allowed Sender Numbers", compute="_compute_sms_allowed_number_ids"
+        "sms.number", string="Allowed Sender Numbers", compute="_compute_sms_allowed_number_ids", groups=SELLER_GROUP
     )
-    sms_number_count = fields.Integer(compute="_compute_sms_allowed_number_ids")
+    sms_number_count = fields.Integer(compute="_compute_sms_allowed_number_ids", groups=SELLER_GROUP)
     sms_number_id = fields.Many2one(
         "sms.number",
         string="From",
+        groups=SELLER_GROUP,
         compute="_compute_sms_number_id",
         readonly=False,
         store=True,
@@ -64,8 +68,11 @@ class SmsComposer(models.TransientModel):
         return record[:1]._sms_conversation_company()
 
     def _action_send_sms(self):
-        if self.sms_number_id:
-            if self.sms_number_id not in self.sms_allowed_number_ids:
+        # sudo: the fields are the sellers' (Odoo 19 checks field groups on every read); the
+        # numbers are still those of the current user.
+        composer_sudo = self.sudo()
+        if number := composer_sudo.sms_number_id:
+            if number not in composer_sudo.sms_allowed_number_ids:
                 raise UserError(_("You may only send from your numbers or your teams' numbers."))
-            self = self.with_context(sms_conversation_number_id=self.sms_number_id.id)
+            self = self.with_context(sms_conversation_number_id=number.id)
         return super()._action_send_sms()

@@ -1,9 +1,12 @@
 from odoo import fields, models
 
+from ..tools.compat import ODOO_19
 
-class SmsResendRecipient(models.TransientModel):
-    _inherit = "sms.resend.recipient"
+if not ODOO_19:  # Odoo 19 has no resend wizard: its chatter resends from the message's notifications.
 
-    failure_reason = fields.Text(
-        related="notification_id.failure_reason", string="What to do", related_sudo=True, readonly=True
-    )
+    class SmsResendRecipient(models.TransientModel):
+        _inherit = "sms.resend.recipient"
+
+        failure_reason = fields.Text(
+            related="notification_id.failure_reason", string="What to do", related_sudo=True, readonly=True
+        )

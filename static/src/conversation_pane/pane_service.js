@@ -235,8 +235,10 @@ export class ConversationPaneService {
         }
         const data = this.state.data;
         const feedback = _t("Text message sent.");
-        // The chatter's record of it, when shown: marked done the way the chatter does.
-        const record = this.store?.Activity?.get(activity.id);
+        // The chatter's record of it, when shown: marked done the way the chatter does
+        // (the store's model is "mail.activity" on Odoo 19, "Activity" on 18).
+        const Activity = this.store?.["mail.activity"] || this.store?.Activity;
+        const record = Activity?.get(activity.id);
         if (record) {
             record.feedback = feedback;
             await record.markAsDone();

@@ -26,14 +26,28 @@ patch(MessagingMenu.prototype, {
         this.conversationPane = this.env.services["crm_sms_conversation.pane"];
     },
 
-    /** A customer's text message opens its record, with the conversation pane on the customer's number. */
+    /**
+     * A customer's text message opens its record, with the conversation pane
+     * on the customer's number (Odoo 18 opens a notification through
+     * ``openDiscussion``).
+     */
     openDiscussion(thread) {
         const message = thread.needactionMessages?.at(-1);
         if (!this.conversationPane || !isInboundSmsNotification(thread, message)) {
             return super.openDiscussion(...arguments);
         }
         this.dropdown.close();
-        return this.openSmsConversation(thread, message);
+        return this.openSmsConversation(thread, message, () => super.openDiscussion(thread));
+    },
+
+    /** The same on Odoo 19, which opens a notification through ``onClickThread``. */
+    onClickThread(isMarkAsRead, thread, message) {
+        const last = message || thread.needactionMessages?.at(-1);
+        if (isMarkAsRead || !this.conversationPane || !isInboundSmsNotification(thread, last)) {
+            return super.onClickThread(...arguments);
+        }
+        this.dropdown.close();
+        return this.openSmsConversation(thread, last, () => super.onClickThread(...arguments));
     },
 
     /**
@@ -41,7 +55,7 @@ patch(MessagingMenu.prototype, {
      * not open (another seller's, replied to on the seller's number) stays
      * closed: the pane opens next to My Text Messages, where it works.
      */
-    async openSmsConversation(thread, message) {
+    async openSmsConversation(thread, message, openOdooWay) {
         const { model: resModel, id: resId } = thread;
         try {
             await this.conversationPane.open({
@@ -52,7 +66,7 @@ patch(MessagingMenu.prototype, {
             });
         } catch {
             // The conversation is out of reach now: Odoo's own way, on the record.
-            return super.openDiscussion(thread);
+            return openOdooWay();
         }
         const readable = this.conversationPane.state.data?.record.readable;
         await this.env.services.action.doAction(

@@ -1,7 +1,11 @@
 import { registry } from "@web/core/registry";
 import { rpc } from "@web/core/network/rpc";
+import { session } from "@web/session";
 
 const PANE = ".o_crm_sms_conversation_pane";
+const ODOO_19 = session.server_version_info[0] >= 19;
+// The contact form's last phone field: Odoo 19 has no mobile field.
+const LAST_PHONE_FIELD = ODOO_19 ? "phone" : "mobile";
 
 /** A customer's reply on a conversation, as the Simulator receives it (not through the pane). */
 function simulateReply(conversationId, body) {
@@ -110,17 +114,17 @@ registry.category("web_tour.tours").add("crm_sms_conversation_tour_list", {
 registry.category("web_tour.tours").add("crm_sms_conversation_tour_phone_template", {
     steps: () => [
         {
-            content: "Go to the mobile number: its SMS icon shows",
-            trigger: ".o_form_view .o_field_widget[name=mobile] input",
+            content: "Go to the last phone number: its SMS icon shows",
+            trigger: `.o_form_view .o_field_widget[name=${LAST_PHONE_FIELD}] input`,
             run: "click",
         },
         {
-            content: "Click the SMS icon next to the mobile number",
-            trigger: ".o_form_view .o_field_widget[name=mobile] .o_field_phone_sms",
+            content: "Click the SMS icon next to that number",
+            trigger: `.o_form_view .o_field_widget[name=${LAST_PHONE_FIELD}] .o_field_phone_sms`,
             run: "click",
         },
         {
-            content: "The pane opens on the contact, for the mobile number",
+            content: "The pane opens on the contact, for that number",
             trigger: `${PANE} .o_crm_sms_conversation_record:contains('Tour Max')`,
         },
         {
@@ -643,7 +647,8 @@ registry.category("web_tour.tours").add("crm_sms_conversation_tour_template_coun
             trigger: ".o_sms_count:contains('1 SMS (GSM-7)')",
         },
         {
-            trigger: ".o_sms_count:contains('37 characters')",
+            // "37 characters, fits in 1 SMS" on Odoo 18, "37/160 | 1 SMS" on 19.
+            trigger: ODOO_19 ? ".o_sms_count:contains('37/160')" : ".o_sms_count:contains('37 characters')",
         },
         {
             content: "Discard",
