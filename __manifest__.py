@@ -1,7 +1,7 @@
 {
     "name": "CRM SMS Conversations",
     "summary": "Two-way SMS conversations with customers on contacts, leads and opportunities",
-    "version": "1.1.0",
+    "version": "1.2.0",
     "category": "Sales/CRM",
     "website": "https://github.com/crm-sms-conversation/crm_sms_conversation",
     "author": "crm_sms_conversation developers",
@@ -21,6 +21,7 @@
         "views/sms_conversation_views.xml",
         "views/sms_conversation_pane_views.xml",
         "views/sms_event_views.xml",
+        "views/sms_consent_views.xml",
         "views/res_config_settings_views.xml",
         "views/crm_sms_conversation_menus.xml",
     ],

@@ -2,6 +2,7 @@ from . import sms_phone_key_mixin
 from . import sms_account
 from . import sms_number
 from . import sms_conversation
+from . import sms_consent
 from . import sms_event
 from . import sms_sms
 from . import sms_tracker

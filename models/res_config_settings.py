@@ -1,5 +1,8 @@
 from odoo import fields, models
 
+from ..tools import keywords
+from .phone_blacklist import OPT_IN_LIFTS_MANUAL_PARAM
+from .sms_conversation import KEYWORD_PARAMS
 from .sms_event import DEFAULT_RETENTION_DAYS, RETENTION_PARAM
 
 
@@ -12,6 +15,24 @@ class ResConfigSettings(models.TransientModel):
         default=DEFAULT_RETENTION_DAYS,
         help="Processed and failed provider events (with what the provider sent) are deleted after this many "
         "days. 0 keeps them forever.",
+    )
+
+    sms_opt_out_keywords = fields.Char(
+        "More Opt-out Keywords",
+        config_parameter=KEYWORD_PARAMS[keywords.OPT_OUT],
+        help="Comma separated, added to STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE, OPTOUT, OPT OUT "
+        "and the Spanish and Galician BAJA, DARSE DE BAJA, PARAR, CANCELAR, BAIXA, DARSE DE BAIXA.",
+    )
+    sms_opt_in_keywords = fields.Char(
+        "More Opt-in Keywords",
+        config_parameter=KEYWORD_PARAMS[keywords.OPT_IN],
+        help="Comma separated, added to START, YES, UNSTOP, ALTA and DARSE DE ALTA.",
+    )
+    sms_opt_in_lifts_manual_blacklist = fields.Boolean(
+        "Opt-in Lifts Numbers Blacklisted by Hand",
+        config_parameter=OPT_IN_LIFTS_MANUAL_PARAM,
+        help="By default a customer's START lifts only the opt-outs the customer made (STOP, provider opt-out), "
+        "never a number an administrator blacklisted.",
     )
 
     def set_values(self):

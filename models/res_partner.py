@@ -1,9 +1,21 @@
-from odoo import models
+from odoo import fields, models
 
 
 class ResPartner(models.Model):
     _name = "res.partner"
     _inherit = ["res.partner", "sms.phone.key.mixin"]
+
+    sms_consent_ids = fields.Many2many(
+        "sms.consent",
+        string="Text Message Consent",
+        compute="_compute_sms_consent_ids",
+        help="Opt-outs and opt-ins of the contact's numbers.",
+    )
+
+    def _compute_sms_consent_ids(self):
+        for partner in self:
+            numbers = list(partner._sms_phone_numbers().values()) if partner.id else []
+            partner.sms_consent_ids = self.env["sms.consent"].search([("number", "in", numbers)]) if numbers else False
 
     def write(self, vals):
         res = super().write(vals)

@@ -420,7 +420,7 @@ class SmsAccount(models.Model):
             raise ValueError(f"{inbound.to_number} is not a number of account {self.name}")
         conversation = self.env["sms.conversation"]._route_inbound(number, inbound.from_number)
         message = conversation._post_inbound(inbound)
-        conversation._apply_opt_keywords(inbound.body)
+        conversation._apply_consent_keywords(message, inbound.body)
         conversation._notify_inbound(message)
         conversation._notify_owner_without_right()
         return message

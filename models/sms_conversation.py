@@ -5,7 +5,9 @@ import textwrap
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
+from odoo.tools import format_date
 
+from ..tools import keywords
 from ..tools.compat import Constraint
 from ..tools.phone import normalize_e164
 
@@ -21,8 +23,12 @@ def sms_html_to_text(body):
 
 
 # Replies by which customers opt out of (or back in to) text messages.
-OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
-OPT_IN_KEYWORDS = frozenset({"START", "UNSTOP"})
+# Keywords an admin adds to the defaults (tools/keywords.py), one setting per kind.
+KEYWORD_PARAMS = {
+    keywords.OPT_OUT: "crm_sms_conversation.opt_out_keywords",
+    keywords.OPT_IN: "crm_sms_conversation.opt_in_keywords",
+    keywords.HELP: "crm_sms_conversation.help_keywords",
+}
 
 # Models a conversation can be linked to, in the order of routing rule 4 for
 # the types they hold (see ``_routing_record_type_rank``).
@@ -86,6 +92,12 @@ class SmsConversation(models.Model):
     routing_reason = fields.Char(
         compute="_compute_routing_reason", help="Why the last inbound message landed on this record."
     )
+    opted_out = fields.Boolean(
+        compute="_compute_consent", help="The customer's number is on the phone blacklist: nothing is sent to it."
+    )
+    consent_ids = fields.Many2many(
+        "sms.consent", compute="_compute_consent", help="Opt-outs and opt-ins of this number."
+    )
 
     _conversation_unique = Constraint(
         "unique(number_id, remote_number, res_model, res_id)",
@@ -123,6 +135,18 @@ class SmsConversation(models.Model):
             ids = self.env[model].with_context(active_test=False)._search([("display_name", search_operator, value)])
             domain = [*(["|"] if domain else []), *domain, "&", ("res_model", "=", model), ("res_id", "in", ids)]
         return domain if positive else ["!", *domain]
+
+    @api.depends("remote_number", "company_id")
+    def _compute_consent(self):
+        blacklisted = set(
+            self.env["phone.blacklist"].sudo().search([("number", "in", self.mapped("remote_number"))]).mapped("number")
+        )
+        logs = self.env["sms.consent"].search([("number", "in", self.mapped("remote_number"))])
+        for conversation in self:
+            conversation.opted_out = conversation.remote_number in blacklisted
+            conversation.consent_ids = logs.filtered(
+                lambda log, c=conversation: log.number == c.remote_number and log.company_id == c.company_id
+            )
 
     @api.depends("routing_rule", "routing_data")
     @api.depends_context("lang")
@@ -568,14 +592,57 @@ class SmsConversation(models.Model):
         }
         self._bus_send_watchers("crm_sms_conversation/inbound", payload, users=self._get_inbound_recipients())
 
-    def _apply_opt_keywords(self, body):
-        """STOP-like replies blacklist the customer's number, START-like ones lift it."""
+    @api.model
+    def _opt_out_notice(self, remote_number, company):
+        """What tells a seller that ``remote_number`` opted out, else False."""
+        if not self.env["phone.blacklist"].sudo().search_count([("number", "=", remote_number)], limit=1):
+            return False
+        last = (
+            self.env["sms.consent"]
+            .sudo()
+            .search(
+                [("number", "=", remote_number), ("action", "=", "opt_out"), ("company_id", "=", company.id)], limit=1
+            )
+        )
+        if last.source == "keyword":
+            return _(
+                "%(number)s opted out of text messages (replied %(keyword)s on %(date)s): nothing can be sent to it. "
+                "The customer can reply START to receive them again.",
+                number=remote_number,
+                keyword=last.keyword,
+                date=format_date(self.env, last.date),
+            )
+        return _("%s is on the phone blacklist (opted out of text messages): nothing can be sent to it.", remote_number)
+
+    @api.model
+    def _consent_keyword_sets(self):
+        """The consent keywords: the defaults and those added in the settings."""
+        get_param = self.env["ir.config_parameter"].sudo().get_param
+        return keywords.keyword_sets(
+            {kind: keywords.parse_keywords(get_param(param)) for kind, param in KEYWORD_PARAMS.items()}
+        )
+
+    def _apply_consent_keywords(self, message, body):
+        """An opt-out keyword alone in a reply blacklists the customer's number
+        at once, an opt-in keyword lifts it; both are logged (sms.consent)."""
         self.ensure_one()
-        keyword = (body or "").strip().upper()
-        if keyword in OPT_OUT_KEYWORDS:
-            self.env["phone.blacklist"]._sms_opt_out(self.remote_number, _("Opted out by replying %s.", keyword))
-        elif keyword in OPT_IN_KEYWORDS:
-            self.env["phone.blacklist"]._sms_opt_in(self.remote_number, _("Opted in again by replying %s.", keyword))
+        kind, keyword = keywords.classify(body, self._consent_keyword_sets())
+        Blacklist = self.env["phone.blacklist"]
+        log_values = {"conversation": self, "message": message, "keyword": keyword, "source": "keyword"}
+        if kind == keywords.OPT_OUT:
+            Blacklist._sms_opt_out(self.remote_number, _("Opted out by replying %s.", keyword))
+            self.env["sms.consent"]._record(self.remote_number, "opt_out", company=self.company_id, **log_values)
+        elif kind == keywords.OPT_IN:
+            _lifted, refused = Blacklist._sms_opt_in(self.remote_number, _("Opted in again by replying %s.", keyword))
+            self.env["sms.consent"]._record(
+                self.remote_number,
+                "opt_in",
+                company=self.company_id,
+                applied=not refused,
+                note=_("Not applied: the number was blacklisted by hand.") if refused else False,
+                **log_values,
+            )
+        return kind
 
     # Pane API (called by the web client) --------------------------------
 
@@ -707,6 +774,7 @@ class SmsConversation(models.Model):
             "hidden_conversation_count": hidden,
             "phones": phones,
             "remote_number": remote,
+            "opted_out": self._opt_out_notice(remote, company) if remote else False,
             "numbers": [{"id": n.id, "number": n.number, "label": n.display_name} for n in numbers],
             "default_number_id": default.id or False,
             "conversation": {
@@ -816,6 +884,8 @@ class SmsConversation(models.Model):
         number = self._pane_user_numbers(record_sudo._sms_conversation_company()).filtered(lambda n: n.id == number_id)
         if not number:
             raise UserError(_("Choose one of your numbers to send from."))
+        if notice := self._opt_out_notice(remote, number.company_id):
+            raise UserError(notice)
         if not record_sudo.with_env(self.env).has_access("read"):
             # Another seller's record: only the customers of the conversations the user may see there.
             visible = self.search([("res_model", "=", record_sudo._name), ("res_id", "=", record_sudo.id)])

@@ -76,6 +76,15 @@ class SmsTracker(models.Model):
 
     def _sms_blacklist_recipients(self):
         """The customer opted out at the provider: keep Odoo's phone blacklist in line."""
-        numbers = [number for number in self.mail_notification_id.mapped("sms_number") if number]
-        if numbers:
-            self.env["phone.blacklist"].sudo()._add(numbers, message=self.env._("Opted out at the SMS provider."))
+        for notification in self.mail_notification_id.filtered("sms_number"):
+            number = notification.sms_number
+            self.env["phone.blacklist"]._sms_opt_out(number, self.env._("Opted out at the SMS provider."))
+            message = notification.mail_message_id
+            self.env["sms.consent"]._record(
+                number,
+                "opt_out",
+                "provider",
+                company=message.record_company_id or self.env.company,
+                conversation=message.sudo().sms_conversation_id,
+                message=message,
+            )

@@ -10,3 +10,4 @@ from . import test_production
 from . import test_hardening
 from . import test_seller_day
 from . import test_series
+from . import test_consent

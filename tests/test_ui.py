@@ -235,6 +235,17 @@ class TestUi(HttpCase):
         )
         self.assertEqual(answer.author_id, self.seller.partner_id, "answered by the seller, on the lead")
 
+    def test_opted_out_customer(self):
+        """A customer who replied STOP: the pane says so and sends nothing."""
+        opted = self._partner("Tour Opted", phone="+1 415 555 0891")
+        self._inbound("+14155550891", "STOP")
+        self.start_tour(
+            f"/odoo/action-base.action_partner_form/{opted.id}",
+            "crm_sms_conversation_tour_opted_out",
+            login=self.seller.login,
+        )
+        self.assertEqual(self.env["sms.consent"].search([("number", "=", "+14155550891")]).keyword, "STOP")
+
     def test_empty_states(self):
         no_phone = self._partner("Tour Nophone")
         self.start_tour(

@@ -128,7 +128,8 @@ export class ConversationPane extends Component {
             !this.state.sending &&
             Boolean(this.composer.body.trim()) &&
             Boolean(this.composer.numberId) &&
-            Boolean(this.data.remote_number)
+            Boolean(this.data.remote_number) &&
+            !this.data.opted_out
         );
     }
 

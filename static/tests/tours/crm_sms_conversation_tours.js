@@ -660,3 +660,24 @@ registry.category("web_tour.tours").add("crm_sms_conversation_tour_template_coun
         },
     ],
 });
+
+registry.category("web_tour.tours").add("crm_sms_conversation_tour_opted_out", {
+    steps: () => [
+        {
+            content: "A contact who replied STOP: open the pane from the chatter",
+            trigger: ".o-mail-Chatter .o_crm_sms_conversation_chatter_text",
+            run: "click",
+        },
+        {
+            content: "The pane says so before the seller types",
+            trigger: `${PANE} .o_crm_sms_conversation_opted_out:contains('opted out'):contains('STOP')`,
+        },
+        {
+            content: "Nothing can be written nor sent",
+            trigger: `${PANE} .o_crm_sms_conversation_input:disabled`,
+        },
+        {
+            trigger: `${PANE} .o_crm_sms_conversation_send:disabled`,
+        },
+    ],
+});
