@@ -15,6 +15,7 @@
         "data/mail_activity_type_data.xml",
         "wizard/sms_composer_views.xml",
         "wizard/sms_simulate_reply_views.xml",
+        "wizard/sms_account_test_views.xml",
         "data/series_data.xml",
         "views/sms_account_views.xml",
         "views/sms_number_views.xml",

@@ -76,6 +76,19 @@ class SmsAccount(models.Model):
     twilio_auth_token = secret_field(
         "Auth Token", help="Twilio's Auth Token. Saved write-only: type it again to change it."
     )
+    auto_reply_stop = fields.Text(
+        "Opt-out Confirmation",
+        default=lambda self: self.env._(
+            "You are unsubscribed and will receive no more text messages from us. Reply START to subscribe again."
+        ),
+        help="Sent once to a customer who opts out (STOP), even though the number is now blacklisted. Keep it to "
+        "the confirmation: no marketing content. Empty: no confirmation.",
+    )
+    auto_reply_help = fields.Text(
+        "Help Answer",
+        default=lambda self: self.env._("Reply STOP to receive no more text messages from us."),
+        help="Sent to a customer who replies HELP or INFO. Empty: no answer.",
+    )
     simulator_secret = secret_field(
         "Signing Secret",
         help="Key of the Simulator's webhook signatures (X-Simulator-Signature), generated at creation. "
@@ -244,6 +257,61 @@ class SmsAccount(models.Model):
         for account in self:
             account.webhook_base_url = account.get_base_url()
         return True
+
+    def action_test_connection(self):
+        """Call the provider with the account's credentials; say what came back."""
+        self.ensure_one()
+        result = self._get_provider_api().check_credentials()
+        self._set_reachable(result.status != "retry")
+        if result.status == "accepted":
+            return self._notification(
+                "success",
+                _(
+                    "%(provider)s accepted the credentials (%(name)s).",
+                    provider=self._provider_label(),
+                    name=result.external_id,
+                ),
+            )
+        if result.status == "retry":
+            message = _(
+                "%(provider)s could not be reached: %(error)s. Check the server's internet access (and the API Base "
+                "URL), then try again.",
+                provider=self._provider_label(),
+                error=result.error_message or result.error_code,
+            )
+        else:
+            message = _(
+                "%(provider)s refused the credentials [%(code)s]: %(error)s. Check the Account SID and Auth Token "
+                "in the provider's console.",
+                provider=self._provider_label(),
+                code=result.error_code,
+                error=result.error_message,
+            )
+        return self._notification("danger", message)
+
+    def action_send_test_sms(self):
+        """Open the wizard sending one text message from a number of the account."""
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Send a Test Text Message"),
+            "res_model": "sms.account.test",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_account_id": self.id},
+        }
+
+    def _provider_label(self):
+        self.ensure_one()
+        return dict(self._fields["provider"]._description_selection(self.env))[self.provider]
+
+    @api.model
+    def _notification(self, kind, message, sticky=False):
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {"type": kind, "message": message, "sticky": sticky or kind == "danger"},
+        }
 
     def action_simulate_reply(self):
         """Open the wizard that simulates a customer's reply (Simulator accounts)."""

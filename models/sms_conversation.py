@@ -630,8 +630,12 @@ class SmsConversation(models.Model):
         Blacklist = self.env["phone.blacklist"]
         log_values = {"conversation": self, "message": message, "keyword": keyword, "source": "keyword"}
         if kind == keywords.OPT_OUT:
+            already_out = self._is_blacklisted()
             Blacklist._sms_opt_out(self.remote_number, _("Opted out by replying %s.", keyword))
             self.env["sms.consent"]._record(self.remote_number, "opt_out", company=self.company_id, **log_values)
+            if not already_out:
+                # Confirmed once: a second STOP gets no answer.
+                self._send_auto_reply("stop")
         elif kind == keywords.OPT_IN:
             _lifted, refused = Blacklist._sms_opt_in(self.remote_number, _("Opted in again by replying %s.", keyword))
             self.env["sms.consent"]._record(
@@ -642,7 +646,29 @@ class SmsConversation(models.Model):
                 note=_("Not applied: the number was blacklisted by hand.") if refused else False,
                 **log_values,
             )
+        elif kind == keywords.HELP and not self._is_blacklisted():
+            self._send_auto_reply("help")
         return kind
+
+    def _is_blacklisted(self):
+        self.ensure_one()
+        return bool(self.env["phone.blacklist"].sudo().search_count([("number", "=", self.remote_number)], limit=1))
+
+    def _send_auto_reply(self, kind):
+        """The account's own answer to a STOP or HELP reply, from the number
+        the customer wrote to, through the queue. Posted by the SMS Gateway:
+        never a seller's message."""
+        self.ensure_one()
+        account = self.number_id.account_id
+        body = (account.auto_reply_stop if kind == "stop" else account.auto_reply_help) or ""
+        if not body.strip() or not account.active or not self.number_id.active:
+            return self.env["mail.message"]
+        record = self.env[self.res_model].browse(self.res_id).exists()
+        if not record:
+            return self.env["mail.message"]
+        return record.with_context(
+            sms_conversation_number_id=self.number_id.id, sms_conversation_auto_reply=kind
+        )._message_sms(body, sms_numbers=[self.remote_number])
 
     # Pane API (called by the web client) --------------------------------
 

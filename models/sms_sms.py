@@ -33,6 +33,12 @@ class SmsSms(models.Model):
     sms_next_attempt_date = fields.Datetime(
         "Next Attempt", readonly=True, help="Set after a temporary failure: the message is sent again then."
     )
+    sms_auto_reply = fields.Selection(
+        [("stop", "Opt-out confirmation"), ("help", "Help answer")],
+        string="Automatic Answer",
+        readonly=True,
+        help="Sent by the account itself, not by a seller. The opt-out confirmation reaches the blacklisted number.",
+    )
     sms_outcome_unknown = fields.Boolean(
         readonly=True,
         help="The last attempt timed out after reaching the provider: look the message up before resending.",
@@ -104,6 +110,7 @@ class SmsSms(models.Model):
                 "sms_account_id": number.account_id.id or account.id,
                 "sms_number_id": number.id,
                 "number": remote,
+                "sms_auto_reply": self.env.context.get("sms_conversation_auto_reply") or False,
             }
             if number and in_conversation:
                 conversation = self.env["sms.conversation"].sudo()._get_or_create(number, remote, record)
@@ -173,7 +180,7 @@ class SmsSms(models.Model):
             result = SendResult("error", error_code="account_archived")
         elif not self.sms_number_id or not self.sms_number_id.active or self.sms_number_id.account_id != account:
             result = SendResult("error", error_code="no_sender")
-        elif self.number in blacklisted or outgoing.to_number in blacklisted:
+        elif (self.number in blacklisted or outgoing.to_number in blacklisted) and self.sms_auto_reply != "stop":
             result = SendResult("error", error_code="blacklist")
         elif not outgoing.to_number:
             result = SendResult("error", error_code="missing")

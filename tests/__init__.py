@@ -11,3 +11,4 @@ from . import test_hardening
 from . import test_seller_day
 from . import test_series
 from . import test_consent
+from . import test_account_checks

@@ -108,7 +108,8 @@ class TestConsentKeywords(SmsConversationCase):
         with self.mock_twilio() as calls, self.assertRaisesRegex(UserError, "opted out"):
             Pane.send_message("res.partner", partner.id, self.customer_number, self.number_a.id, "Still there?")
         self.assertFalse(calls)
-        self.assertFalse(self.env["sms.sms"].sudo().search([("number", "=", self.customer_number)]))
+        sent = self.env["sms.sms"].sudo().search([("number", "=", self.customer_number)])
+        self.assertEqual(sent.mapped("sms_auto_reply"), ["stop"], "only the opt-out confirmation")
 
     def test_the_provider_opt_out_error_is_logged(self):
         partner = self._partner("Unsubscribed at Twilio", phone=self.customer_number)
@@ -119,6 +120,60 @@ class TestConsentKeywords(SmsConversationCase):
         self.assertTrue(entry.sms_opted_out_by_customer, "a START reply may lift it")
         log = self.env["sms.consent"].search([("number", "=", self.customer_number)])
         self.assertEqual((log.action, log.source, log.message_id), ("opt_out", "provider", message))
+
+
+@tagged("post_install", "-at_install")
+class TestAutoReplies(SmsConversationCase):
+    def _auto_replies(self):
+        return self.env["sms.sms"].sudo().search([("sms_auto_reply", "!=", False)], order="id")
+
+    def test_stop_is_confirmed_once_even_though_the_number_is_blacklisted(self):
+        self._partner("Leaving", phone=self.customer_number, user_id=self.user_seller_a.id)
+        with self.mock_twilio() as calls:
+            self._receive("STOP")
+            self._process_queue()
+            self._receive("stop!")
+            self._process_queue()
+        self.assertEqual(len(calls), 1, "confirmed once, not at the second STOP")
+        self.assertEqual(calls[0]["data"]["To"], self.customer_number)
+        self.assertEqual(calls[0]["data"]["From"], self.number_a.number, "from the number the customer wrote to")
+        self.assertEqual(calls[0]["data"]["Body"], self.account.auto_reply_stop)
+        message = self.env["mail.message"].search(
+            [("sms_direction", "=", "outbound"), ("body", "ilike", "unsubscribed")]
+        )
+        self.assertEqual(message.author_id, self.gateway.partner_id, "the account answers, not a seller")
+        self.assertEqual(self._notifications(message).notification_status, "pending", "sent, not refused")
+
+    def test_help_is_answered_unless_the_customer_opted_out(self):
+        self._partner("Curious", phone=self.customer_number)
+        self.account.auto_reply_help = "Sales team of Harbor: reply STOP to stop."
+        with self.mock_twilio() as calls:
+            self._receive("Help?")
+            self._process_queue()
+            self.env["phone.blacklist"].sudo()._add([self.customer_number], message="By hand")
+            self._receive("INFO")
+            self._process_queue()
+        self.assertEqual([call["data"]["Body"] for call in calls], ["Sales team of Harbor: reply STOP to stop."])
+
+    def test_empty_answers_send_nothing(self):
+        self._partner("Quiet", phone=self.customer_number)
+        self.account.write({"auto_reply_stop": False, "auto_reply_help": ""})
+        with self.mock_twilio() as calls:
+            self._receive("HELP")
+            self._receive("STOP")
+            self._process_queue()
+        self.assertFalse(calls)
+        self.assertFalse(self._auto_replies())
+
+    def test_a_seller_message_to_an_opted_out_number_is_still_refused(self):
+        partner = self._partner("Still Out", phone=self.customer_number, user_id=self.user_seller_a.id)
+        self.account.auto_reply_stop = False
+        self._receive("STOP")
+        with self.mock_twilio() as calls:
+            message = self._send_from(partner, "One more offer")
+            self._process_queue()
+        self.assertFalse(calls)
+        self.assertEqual(self._notifications(message).failure_type, "sms_optout")
 
 
 @tagged("post_install", "-at_install")
@@ -137,3 +192,92 @@ class TestConsentMigration(SmsConversationCase):
         self.env.invalidate_all()
         self.assertTrue(by_stop.sms_opted_out_by_customer)
         self.assertFalse(by_hand.sms_opted_out_by_customer)
+
+
+@tagged("post_install", "-at_install")
+class TestOptOutOnEverySendPath(SmsConversationCase):
+    """The compliance matrix, opt-out column: whichever way a text leaves for
+    an opted-out number, no provider call, and the reason is told."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.partner = cls._partner("Opted Out Everywhere", phone=cls.customer_number, user_id=cls.user_seller_a.id)
+        cls.env["phone.blacklist"].sudo()._sms_opt_out(cls.customer_number, "Opted out by replying STOP.")
+        cls.template = cls.env["sms.template"].create(
+            {"name": "Offer", "model_id": cls.env["ir.model"]._get_id("res.partner"), "body": "Our offer"}
+        )
+
+    def _assert_refused_by_the_queue(self, messages):
+        self._process_queue()
+        notifications = (
+            self.env["mail.notification"]
+            .sudo()
+            .search([("mail_message_id", "in", messages.ids), ("notification_type", "=", "sms")])
+        )
+        self.assertTrue(notifications)
+        self.assertEqual(set(notifications.mapped("failure_type")), {"sms_optout"})
+        self.assertTrue(all("opted out" in reason for reason in notifications.mapped("failure_reason")))
+
+    def _messages_since(self, last_id):
+        return (
+            self.env["mail.message"]
+            .sudo()
+            .search(
+                [
+                    ("id", ">", last_id),
+                    ("model", "=", "res.partner"),
+                    ("res_id", "=", self.partner.id),
+                    ("message_type", "=", "sms"),
+                ]
+            )
+        )
+
+    def test_every_send_path(self):
+        Pane = self.env["sms.conversation"].with_user(self.user_seller_a)
+        composer = self.env["sms.composer"].with_user(self.user_seller_a)
+        context = {"default_res_model": "res.partner", "default_res_id": self.partner.id}
+        server_action = self.env["ir.actions.server"].create(
+            {
+                "name": "Text the offer",
+                "model_id": self.env["ir.model"]._get_id("res.partner"),
+                "state": "sms",
+                "sms_template_id": self.template.id,
+                "sms_method": "comment",
+            }
+        )
+        paths = {
+            "chatter composer": lambda: self._send_from(self.partner, "Hello"),
+            "template": lambda: composer.with_context(context, default_composition_mode="comment")
+            .create({"template_id": self.template.id, "number_field_name": "phone"})
+            .action_send_sms(),
+            "server action": lambda: server_action.with_context(
+                active_model="res.partner", active_id=self.partner.id, active_ids=self.partner.ids
+            ).run(),
+            "automation (OdooBot)": lambda: self.partner.with_user(self.env.ref("base.user_root"))._message_sms(
+                "Automated reminder"
+            ),
+        }
+        with self.mock_twilio() as calls:
+            for path, send in paths.items():
+                with self.subTest(path=path):
+                    last_id = self.env["mail.message"].sudo().search([], order="id desc", limit=1).id
+                    send()
+                    self._assert_refused_by_the_queue(self._messages_since(last_id))
+            with self.subTest(path="pane"), self.assertRaisesRegex(UserError, "opted out"):
+                Pane.send_message("res.partner", self.partner.id, self.customer_number, self.number_a.id, "Hi")
+            with self.subTest(path="mass SMS"):
+                mass = composer.with_context(
+                    default_res_model="res.partner", default_composition_mode="mass", active_ids=self.partner.ids
+                ).create(
+                    {
+                        "body": "Mass offer",
+                        "mass_keep_log": True,
+                        "number_field_name": "phone",
+                        "res_ids": repr(self.partner.ids),
+                    }
+                )
+                mass.action_send_sms()
+                sms = self.env["sms.sms"].sudo().search([("body", "=", "Mass offer")])
+                self.assertEqual((sms.state, sms.failure_type), ("canceled", "sms_blacklist"))
+        self.assertFalse(calls, "no path reached the provider")

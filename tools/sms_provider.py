@@ -131,6 +131,12 @@ class SmsProviderApi:
         """Send one ``OutgoingSms``; returns a ``SendResult``."""
         raise NotImplementedError()
 
+    def check_credentials(self):
+        """Call the provider's cheapest authenticated endpoint. Returns a
+        ``SendResult``: ``accepted`` (credentials work; ``external_id`` names
+        the provider's account), ``error`` (refused) or ``retry`` (not reached)."""
+        raise NotImplementedError()
+
     def lookup(self, sms, since):
         """Find ``sms`` at the provider when an earlier attempt may have reached it.
 

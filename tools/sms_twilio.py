@@ -120,6 +120,28 @@ class TwilioApi(SmsProviderApi):
             error_message=payload.get("message") or response.text[:200],
         )
 
+    def check_credentials(self):
+        """The account resource: free, and refused (20003) on wrong credentials."""
+        base = (self.config.api_base_url or TWILIO_API_BASE_URL).rstrip("/")
+        try:
+            response = self.session.get(
+                f"{base}/2010-04-01/Accounts/{self.config.account_sid}.json", auth=self._auth(), timeout=DEFAULT_TIMEOUT
+            )
+        except requests.exceptions.RequestException as exc:
+            return SendResult("retry", error_message=str(exc))
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = {}
+        payload = payload if isinstance(payload, dict) else {}
+        if response.ok:
+            return SendResult("accepted", external_id=str(payload.get("friendly_name") or self.config.account_sid))
+        return SendResult(
+            "retry" if response.status_code >= 500 else "error",
+            error_code=str(payload.get("code") or response.status_code),
+            error_message=str(payload.get("message") or response.text[:200]),
+        )
+
     def lookup(self, sms, since):
         """Messages from our number to the customer created since ``since`` with the same body."""
         params = {"To": sms.to_number, "From": sms.from_number, "PageSize": "50"}
