@@ -1,5 +1,6 @@
 import dataclasses
 import functools
+import json
 import logging
 import re
 
@@ -7,11 +8,14 @@ from odoo.http import Controller, request, route
 
 from ..models.sms_event import wake_cron_workers
 from ..tools.phone import normalize_e164
-from ..tools.sms_provider import InvalidPayload, PayloadTooLarge
+from ..tools.sms_provider import IgnoredEvent, InvalidPayload, PayloadTooLarge
 
 _logger = logging.getLogger(__name__)
 
-FORM_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+CONTENT_TYPES = {
+    "form": ("application/x-www-form-urlencoded", "multipart/form-data"),
+    "json": ("application/json",),
+}
 MAX_BODY_BYTES = 64 * 1024
 SMS_UUID_RE = re.compile(r"[0-9a-f]{32}")
 
@@ -37,15 +41,18 @@ class SmsWebhookController(Controller):
             return request.make_response("", headers=[("Allow", "POST")], status=405)
         if kind not in ("inbound", "status"):
             return self._reply(404, "Not Found")
-        if httprequest.mimetype not in FORM_CONTENT_TYPES:
+        if httprequest.mimetype not in (*CONTENT_TYPES["form"], *CONTENT_TYPES["json"]):
             _logger.warning("SMS webhook: refused content type %r", httprequest.mimetype)
             return self._reply(415, "Unsupported Media Type")
 
         account_sudo = request.env["sms.account"].sudo()._get_by_webhook_token(token)
         api = account_sudo._get_provider_api() if account_sudo else None
+        if api and httprequest.mimetype not in CONTENT_TYPES[api.BODY_FORMAT]:
+            _logger.warning("SMS webhook: refused content type %r for %s", httprequest.mimetype, api.code)
+            return self._reply(415, "Unsupported Media Type")
         # The raw body was kept before the form was parsed (see ir.http's _pre_dispatch).
         raw_body = httprequest.get_data(cache=True)
-        params = list(httprequest.form.items(multi=True))
+        params = list(httprequest.form.items(multi=True)) if not api or api.BODY_FORMAT == "form" else {}
         url = (
             account_sudo._get_signed_url(httprequest.path, httprequest.query_string.decode(errors="replace"))
             if account_sudo
@@ -57,6 +64,8 @@ class SmsWebhookController(Controller):
             return self._reply(403, "Forbidden")
 
         try:
+            if api.BODY_FORMAT == "json":
+                params = self._json_params(raw_body)
             event = api.parse_inbound(params) if kind == "inbound" else api.parse_status(params)
             if kind == "inbound":
                 self._check_inbound(account_sudo, event)
@@ -65,6 +74,9 @@ class SmsWebhookController(Controller):
         except InvalidPayload as exc:
             _logger.warning("SMS webhook: refused %s call of account %s: %s", kind, account_sudo.id, exc)
             return self._reply(exc.status, f"Refused: {exc}")
+        except IgnoredEvent as exc:
+            _logger.info("SMS webhook: %s call of account %s not followed: %s", kind, account_sudo.id, exc)
+            return self._reply(200, "Ignored")
 
         _event_id, wake = account_sudo._receive_webhook(kind, dataclasses.asdict(event), params)
         if kind == "inbound":
@@ -91,6 +103,17 @@ class SmsWebhookController(Controller):
         if not request.env["sms.number"].sudo().with_context(active_test=False)._get_by_e164(to_number, account_sudo):
             raise InvalidPayload(f"{to_number} is not a number of this account")
         inbound.from_number, inbound.to_number = from_number, to_number
+
+    @staticmethod
+    def _json_params(raw_body):
+        """The JSON object of a verified body; raise ``InvalidPayload`` otherwise."""
+        try:
+            params = json.loads(raw_body.decode())
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise InvalidPayload("the body is not valid JSON") from exc
+        if not isinstance(params, dict):
+            raise InvalidPayload("the body is not a JSON object")
+        return params
 
     @staticmethod
     def _status_sms_uuid():

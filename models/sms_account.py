@@ -13,7 +13,10 @@ from odoo.exceptions import UserError, ValidationError
 from ..tools.compat import Constraint
 from ..tools.phone import normalize_e164
 from ..tools.sms_provider import PROVIDERS, InboundSms, ProviderConfig
+from ..tools.sms_telnyx import TELNYX_API_BASE_URL
 from ..tools.sms_twilio import TWILIO_API_BASE_URL
+
+PROVIDER_API_BASE_URLS = {"twilio": TWILIO_API_BASE_URL, "telnyx": TELNYX_API_BASE_URL}
 
 _logger = logging.getLogger(__name__)
 
@@ -59,7 +62,7 @@ class SmsAccount(models.Model):
         default=True, help="An archived account neither receives nor sends: its queued messages fail with a reason."
     )
     provider = fields.Selection(
-        [("simulator", "Simulator (no network)"), ("twilio", "Twilio")],
+        [("simulator", "Simulator (no network)"), ("twilio", "Twilio"), ("telnyx", "Telnyx")],
         required=True,
         default="twilio",
     )
@@ -89,6 +92,15 @@ class SmsAccount(models.Model):
         default=lambda self: self.env._("Reply STOP to receive no more text messages from us."),
         help="Sent to a customer who replies HELP or INFO. Empty: no answer.",
     )
+    telnyx_api_key = secret_field(
+        "API Key", help="Telnyx API key (Portal > Auth > API Keys). Saved write-only: type it again to change it."
+    )
+    telnyx_public_key = fields.Char(
+        "Public Key",
+        groups=MANAGER_GROUP,
+        help="The base64 Ed25519 public key of the Telnyx portal (Keys & Credentials > Public Key): it checks "
+        "that webhooks come from Telnyx.",
+    )
     simulator_secret = secret_field(
         "Signing Secret",
         help="Key of the Simulator's webhook signatures (X-Simulator-Signature), generated at creation. "
@@ -104,7 +116,9 @@ class SmsAccount(models.Model):
     api_base_url = fields.Char(
         "API Base URL",
         groups="base.group_system",
-        default=TWILIO_API_BASE_URL,
+        compute="_compute_api_base_url",
+        store=True,
+        readonly=False,
         help="Root of the provider's API: the official one by default; another one for testing.",
     )
     webhook_token = fields.Char(
@@ -184,6 +198,11 @@ class SmsAccount(models.Model):
             for name, value in values.items():
                 if value != SECRET_MASK:  # the mask means "saved, unchanged"
                     account._set_secret(name, value or None)
+
+    @api.depends("provider")
+    def _compute_api_base_url(self):
+        for account in self:
+            account.api_base_url = PROVIDER_API_BASE_URLS.get(account.provider, "")
 
     def _compute_sms_twilio_installed(self):
         installed = "sms_twilio_account_sid" in self.env["res.company"]._fields
@@ -281,11 +300,12 @@ class SmsAccount(models.Model):
             )
         else:
             message = _(
-                "%(provider)s refused the credentials [%(code)s]: %(error)s. Check the Account SID and Auth Token "
-                "in the provider's console.",
+                "%(provider)s refused the credentials [%(code)s]: %(error)s. Check %(credentials)s in the "
+                "provider's console.",
                 provider=self._provider_label(),
                 code=result.error_code,
                 error=result.error_message,
+                credentials=", ".join(self._provider_credential_labels()),
             )
         return self._notification("danger", message)
 
@@ -300,6 +320,15 @@ class SmsAccount(models.Model):
             "target": "new",
             "context": {"default_account_id": self.id},
         }
+
+    def _provider_credential_labels(self):
+        """Labels of the provider's credential fields, as the form shows them."""
+        self.ensure_one()
+        names = {
+            "twilio": ["twilio_account_sid", "twilio_auth_token"],
+            "telnyx": ["telnyx_api_key"],
+        }.get(self.provider, [])
+        return [self._fields[name].get_description(self.env)["string"] for name in names]
 
     def _provider_label(self):
         self.ensure_one()
@@ -383,6 +412,12 @@ class SmsAccount(models.Model):
                 account_sid=account_sudo.twilio_account_sid or "",
                 auth_token=self._get_secret("twilio_auth_token"),
                 api_base_url=account_sudo.api_base_url or TWILIO_API_BASE_URL,
+            )
+        if self.provider == "telnyx":
+            return ProviderConfig(
+                auth_token=self._get_secret("telnyx_api_key"),
+                public_key=account_sudo.telnyx_public_key or "",
+                api_base_url=account_sudo.api_base_url or TELNYX_API_BASE_URL,
             )
         return ProviderConfig(auth_token=self._get_secret("simulator_secret"))
 

@@ -12,3 +12,4 @@ from . import test_seller_day
 from . import test_series
 from . import test_consent
 from . import test_account_checks
+from . import test_telnyx

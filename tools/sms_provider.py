@@ -33,6 +33,8 @@ class ProviderConfig:
     account_sid: str = ""
     auth_token: str = ""
     api_base_url: str = ""
+    # Key checking the provider's webhook signatures, when it is not the auth token (Telnyx).
+    public_key: str = ""
 
 
 @dataclasses.dataclass
@@ -108,10 +110,18 @@ class PayloadTooLarge(InvalidPayload):
     status = 413
 
 
+class IgnoredEvent(Exception):
+    """A genuine provider call about something the addon does not follow
+    (another event type): answered 200, nothing stored."""
+
+
 class SmsProviderApi:
     """Base class of the providers. Subclasses fill the maps and methods."""
 
     code = None
+    # How the provider posts its webhooks: "form" (application/x-www-form-urlencoded or
+    # multipart) or "json"; ``params`` are then a list of (key, value) pairs, or the JSON object.
+    BODY_FORMAT = "form"
     # Provider message status -> sms.sms state ('error' for failures).
     STATUS_TO_SMS_STATE = {}
     # Provider error code -> Odoo failure type of mail.notification / sms.sms.
@@ -146,10 +156,10 @@ class SmsProviderApi:
         """
         return None
 
-    def _post(self, url, data, auth=None, headers=None):
-        """POST with a timeout, classifying transport failures."""
+    def _post(self, url, data, auth=None, headers=None, json=None):
+        """POST (a form, or ``json``) with a timeout, classifying transport failures."""
         try:
-            response = self.session.post(url, data=data, auth=auth, headers=headers, timeout=DEFAULT_TIMEOUT)
+            response = self.session.post(url, data=data, json=json, auth=auth, headers=headers, timeout=DEFAULT_TIMEOUT)
         except requests.exceptions.RequestException as exc:
             status = "retry" if request_surely_not_sent(exc) else "unknown"
             return SendResult(status, error_message=str(exc)), None
@@ -173,7 +183,7 @@ class SmsProviderApi:
         raise NotImplementedError()
 
     def parse_inbound(self, params):
-        """Read an inbound message; raises ``InvalidPayload``."""
+        """Read an inbound message; raises ``InvalidPayload``, or ``IgnoredEvent``."""
         raise NotImplementedError()
 
     def parse_status(self, params):

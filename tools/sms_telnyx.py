@@ -1,0 +1,197 @@
+"""Telnyx Messaging API (v2): JSON requests and webhooks signed with Ed25519.
+
+https://developers.telnyx.com/docs/messaging/messages/receiving-webhooks
+"""
+
+import base64
+import binascii
+import time
+
+import requests
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from .sms_provider import (
+    DEFAULT_TIMEOUT,
+    IgnoredEvent,
+    InboundSms,
+    InvalidPayload,
+    SendResult,
+    SmsProviderApi,
+    StatusReport,
+    register_provider,
+)
+
+TELNYX_API_BASE_URL = "https://api.telnyx.com"
+# Telnyx's own libraries refuse webhooks signed more than 5 minutes away from now.
+REPLAY_WINDOW_SECONDS = 300
+INBOUND_EVENTS = frozenset({"message.received"})
+STATUS_EVENTS = frozenset({"message.sent", "message.finalized"})
+
+
+def telnyx_verify(public_key_b64, signature_b64, timestamp, raw_body, now=None):
+    """Whether ``signature_b64`` is Telnyx's Ed25519 signature of
+    ``"{timestamp}|{raw body}"`` with the account's public key, within the
+    replay window."""
+    try:
+        public_key = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key_b64, validate=True))
+        signature = base64.b64decode(signature_b64, validate=True)
+        sent_at = int(timestamp)
+    except (ValueError, binascii.Error, TypeError):
+        return False
+    if abs((now if now is not None else time.time()) - sent_at) > REPLAY_WINDOW_SECONDS:
+        return False
+    try:
+        public_key.verify(signature, str(sent_at).encode() + b"|" + (raw_body or b""))
+    except InvalidSignature:
+        return False
+    return True
+
+
+@register_provider("telnyx")
+class TelnyxApi(SmsProviderApi):
+    BODY_FORMAT = "json"
+    # https://developers.telnyx.com/docs/messaging/messages/message-detail-records (to[].status)
+    STATUS_TO_SMS_STATE = {
+        "queued": "pending",
+        "sending": "pending",
+        "sent": "pending",
+        "delivery_unconfirmed": "pending",
+        "delivered": "sent",
+        "sending_failed": "error",
+        "delivery_failed": "error",
+    }
+    # https://developers.telnyx.com/docs/messaging/messages/error-codes and
+    # https://developers.telnyx.com/development/api-fundamentals/api-errors
+    ERROR_TO_FAILURE_TYPE = {
+        "40001": "sms_invalid_destination",  # Not routable (landline)
+        "40002": "sms_rejected",  # Blocked as spam (temporary)
+        "40003": "sms_rejected",  # Blocked as spam (permanent)
+        "40004": "sms_not_delivered",  # Rejected by destination
+        "40005": "sms_expired",  # Message expired
+        "40006": "sms_not_delivered",  # Recipient unavailable
+        "40008": "sms_not_delivered",  # Undeliverable
+        "40009": "sms_rejected",  # Invalid message body
+        "40300": "sms_optout",  # Blocked due to STOP message
+        "10002": "sms_number_format",  # Invalid phone number
+        "10016": "sms_number_format",  # Phone number must be in +E.164 format
+        "10009": "sms_acc",  # Authentication failed
+        "10010": "sms_acc",  # Authorization failed
+    }
+    OPT_OUT_ERRORS = frozenset({"40300"})
+
+    def _url(self, path):
+        return f"{(self.config.api_base_url or TELNYX_API_BASE_URL).rstrip('/')}/v2/{path}"
+
+    def _headers(self):
+        return {"Authorization": f"Bearer {self.config.auth_token}", "Accept": "application/json"}
+
+    @staticmethod
+    def _first_error(payload, response):
+        errors = payload.get("errors") if isinstance(payload, dict) else None
+        error = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
+        return (
+            str(error.get("code") or response.status_code),
+            str(error.get("detail") or error.get("title") or response.text[:200]),
+        )
+
+    # Outbound ------------------------------------------------------------
+
+    def send(self, sms):
+        data = {"from": sms.from_number, "to": sms.to_number, "text": sms.body, "use_profile_webhooks": False}
+        if sms.status_callback:
+            data["webhook_url"] = sms.status_callback
+        failure, response = self._post(self._url("messages"), None, headers=self._headers(), json=data)
+        if failure:
+            return failure
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = {}
+        message = payload.get("data") if isinstance(payload, dict) else None
+        if response.ok and isinstance(message, dict) and message.get("id"):
+            return SendResult("accepted", external_id=str(message["id"]))
+        code, detail = self._first_error(payload, response)
+        return SendResult("error", error_code=code, error_message=detail)
+
+    def check_credentials(self):
+        """The balance: free, and refused (10009) on a wrong API key."""
+        try:
+            response = self.session.get(self._url("balance"), headers=self._headers(), timeout=DEFAULT_TIMEOUT)
+        except requests.exceptions.RequestException as exc:
+            return SendResult("retry", error_message=str(exc))
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = {}
+        if response.ok:
+            return SendResult("accepted", external_id="Telnyx")
+        code, detail = self._first_error(payload, response)
+        return SendResult("retry" if response.status_code >= 500 else "error", error_code=code, error_message=detail)
+
+    # Inbound -------------------------------------------------------------
+
+    def verify_request(self, url, params, headers, raw_body):
+        signature = headers.get("telnyx-signature-ed25519") or ""
+        timestamp = headers.get("telnyx-timestamp") or ""
+        if not (signature and timestamp and self.config.public_key):
+            return False
+        return telnyx_verify(self.config.public_key, signature, timestamp, raw_body)
+
+    @staticmethod
+    def _event(params, event_types):
+        data = params.get("data") if isinstance(params, dict) else None
+        if not isinstance(data, dict):
+            raise InvalidPayload("missing field data")
+        event_type = data.get("event_type")
+        if not isinstance(event_type, str):
+            raise InvalidPayload("missing field data.event_type")
+        if event_type not in event_types:
+            # Other events of the messaging profile (e.g. a status event at the inbound URL).
+            raise IgnoredEvent(event_type)
+        payload = data.get("payload")
+        if not isinstance(payload, dict) or not isinstance(payload.get("id"), str) or not payload["id"]:
+            raise InvalidPayload("missing field data.payload.id")
+        return payload
+
+    @staticmethod
+    def _phone(value, field):
+        number = value.get("phone_number") if isinstance(value, dict) else None
+        if not isinstance(number, str) or not number:
+            raise InvalidPayload(f"missing field {field}.phone_number")
+        return number
+
+    def parse_inbound(self, params):
+        payload = self._event(params, INBOUND_EVENTS)
+        recipients = payload.get("to")
+        if not isinstance(recipients, list) or not recipients:
+            raise InvalidPayload("missing field to")
+        text = payload.get("text")
+        if text is None:
+            text = ""
+        if not isinstance(text, str):
+            raise InvalidPayload("text is not a string")
+        media = payload.get("media")
+        return InboundSms(
+            external_id=payload["id"],
+            from_number=self._phone(payload.get("from"), "from"),
+            to_number=self._phone(recipients[0], "to"),
+            body=text,
+            num_media=len(media) if isinstance(media, list) else 0,
+        )
+
+    def parse_status(self, params):
+        payload = self._event(params, STATUS_EVENTS)
+        recipients = payload.get("to")
+        recipient = recipients[0] if isinstance(recipients, list) and recipients else None
+        status = recipient.get("status") if isinstance(recipient, dict) else None
+        if status not in self.STATUS_TO_SMS_STATE:
+            raise InvalidPayload(f"unknown message status {status!r}")
+        errors = payload.get("errors")
+        error = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
+        return StatusReport(
+            external_id=payload["id"],
+            status=status,
+            error_code=str(error.get("code") or ""),
+            error_message=str(error.get("detail") or error.get("title") or ""),
+        )
