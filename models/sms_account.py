@@ -12,11 +12,16 @@ from odoo.exceptions import UserError, ValidationError
 
 from ..tools.compat import Constraint
 from ..tools.phone import normalize_e164
+from ..tools.sms_plivo import PLIVO_API_BASE_URL
 from ..tools.sms_provider import PROVIDERS, InboundSms, ProviderConfig
 from ..tools.sms_telnyx import TELNYX_API_BASE_URL
 from ..tools.sms_twilio import TWILIO_API_BASE_URL
 
-PROVIDER_API_BASE_URLS = {"twilio": TWILIO_API_BASE_URL, "telnyx": TELNYX_API_BASE_URL}
+PROVIDER_API_BASE_URLS = {
+    "twilio": TWILIO_API_BASE_URL,
+    "telnyx": TELNYX_API_BASE_URL,
+    "plivo": PLIVO_API_BASE_URL,
+}
 
 _logger = logging.getLogger(__name__)
 
@@ -62,7 +67,7 @@ class SmsAccount(models.Model):
         default=True, help="An archived account neither receives nor sends: its queued messages fail with a reason."
     )
     provider = fields.Selection(
-        [("simulator", "Simulator (no network)"), ("twilio", "Twilio"), ("telnyx", "Telnyx")],
+        [("simulator", "Simulator (no network)"), ("twilio", "Twilio"), ("telnyx", "Telnyx"), ("plivo", "Plivo")],
         required=True,
         default="twilio",
     )
@@ -91,6 +96,10 @@ class SmsAccount(models.Model):
         "Help Answer",
         default=lambda self: self.env._("Reply STOP to receive no more text messages from us."),
         help="Sent to a customer who replies HELP or INFO. Empty: no answer.",
+    )
+    plivo_auth_id = fields.Char("Auth ID", groups=MANAGER_GROUP)
+    plivo_auth_token = secret_field(
+        "Auth Token", help="Plivo's Auth Token (Console > Overview). Saved write-only: type it again to change it."
     )
     telnyx_api_key = secret_field(
         "API Key", help="Telnyx API key (Portal > Auth > API Keys). Saved write-only: type it again to change it."
@@ -327,6 +336,7 @@ class SmsAccount(models.Model):
         names = {
             "twilio": ["twilio_account_sid", "twilio_auth_token"],
             "telnyx": ["telnyx_api_key"],
+            "plivo": ["plivo_auth_id", "plivo_auth_token"],
         }.get(self.provider, [])
         return [self._fields[name].get_description(self.env)["string"] for name in names]
 
@@ -412,6 +422,12 @@ class SmsAccount(models.Model):
                 account_sid=account_sudo.twilio_account_sid or "",
                 auth_token=self._get_secret("twilio_auth_token"),
                 api_base_url=account_sudo.api_base_url or TWILIO_API_BASE_URL,
+            )
+        if self.provider == "plivo":
+            return ProviderConfig(
+                account_sid=account_sudo.plivo_auth_id or "",
+                auth_token=self._get_secret("plivo_auth_token"),
+                api_base_url=account_sudo.api_base_url or PLIVO_API_BASE_URL,
             )
         if self.provider == "telnyx":
             return ProviderConfig(
@@ -543,6 +559,12 @@ class SmsAccount(models.Model):
         if not trackers:
             # Maybe sent by a transaction not committed yet: tried again later.
             raise ValueError(f"no message {report.external_id} ({report.sms_uuid or 'no uuid'}) found")
+        if report.sequence:
+            # Reports numbered by the provider: one older than the last applied changes nothing.
+            trackers = trackers.filtered(lambda tracker: tracker.provider_status_sequence < report.sequence)
+            if not trackers:
+                return
+            trackers.provider_status_sequence = report.sequence
         if state == "error":
             failure_type = api.map_error(report.error_code)
             trackers._action_update_from_provider_failure(failure_type, report.error_code, report.error_message)

@@ -174,6 +174,8 @@ class SmsEvent(models.Model):
         remote_number = serial_key = None
         if kind == "status":
             external_id = f"{external_id}:{event_values['status']}"
+            if event_values.get("sequence"):
+                external_id += f":{event_values['sequence']}"
         else:
             remote_number = event_values["from_number"]
             serial_key = f"{account.company_id.id}:{remote_number}"

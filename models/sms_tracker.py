@@ -5,6 +5,12 @@ class SmsTracker(models.Model):
     _inherit = "sms.tracker"
 
     provider_message_id = fields.Char("Provider Message ID", index="btree_not_null", copy=False)
+    provider_status_sequence = fields.Integer(
+        "Provider Report Sequence",
+        copy=False,
+        help="Sequence number of the latest delivery report applied, for providers that number them: an older "
+        "report arriving late changes nothing.",
+    )
     sms_account_id = fields.Many2one(
         "sms.account", string="SMS Account", index="btree_not_null", ondelete="set null", copy=False
     )

@@ -85,6 +85,8 @@ class StatusReport:
     error_message: str = ""
     # Our own id of the message, from the status callback URL.
     sms_uuid: str = ""
+    # Order of the provider's reports of one message, when it numbers them (Plivo): 0 otherwise.
+    sequence: int = 0
 
 
 def request_surely_not_sent(exc):

@@ -1,0 +1,213 @@
+"""Plivo Messaging: JSON requests, form webhooks signed with signatures V2 and V3.
+
+https://www.plivo.com/docs/messaging/api/message/send-a-message
+https://www.plivo.com/docs/messaging/concepts/signature-validation
+"""
+
+import base64
+import hashlib
+import hmac
+import urllib.parse
+
+import requests
+
+from .sms_provider import (
+    DEFAULT_TIMEOUT,
+    InboundSms,
+    InvalidPayload,
+    SendResult,
+    SmsProviderApi,
+    StatusReport,
+    register_provider,
+)
+
+PLIVO_API_BASE_URL = "https://api.plivo.com"
+
+
+def _params_map(params):
+    """{key: value, or sorted list of values when repeated} of (key, value) pairs."""
+    values = {}
+    for key, value in params:
+        values.setdefault(key, []).append(value)
+    return {key: items[0] if len(items) == 1 else items for key, items in values.items()}
+
+
+def _sorted_query(params):
+    parts = []
+    for key in sorted(params):
+        value = params[key]
+        values = sorted(value) if isinstance(value, list) else [value]
+        parts.append("&".join(f"{key}={item}" for item in values))
+    return "&".join(parts)
+
+
+def _sorted_concatenation(params):
+    parts = []
+    for key in sorted(params):
+        value = params[key]
+        values = sorted(value) if isinstance(value, list) else [value]
+        parts.append("".join(f"{key}{item}" for item in values))
+    return "".join(parts)
+
+
+def plivo_signature_v2(auth_token, url, nonce):
+    """X-Plivo-Signature-V2: base64(HMAC-SHA256(token, URL without its query + nonce))."""
+    parts = urllib.parse.urlsplit(url)
+    base = urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+    digest = hmac.new(auth_token.encode(), (base + nonce).encode(), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+def plivo_signature_v3(auth_token, method, url, params, nonce):
+    """X-Plivo-Signature-V3: base64(HMAC-SHA256(token, signed URL + "." + nonce)). The
+    signed URL holds the query sorted by key; for a POST, then the parameters
+    concatenated as sorted key-value pairs (after a "." when there was a query)."""
+    parts = urllib.parse.urlsplit(url)
+    base = urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+    query = urllib.parse.parse_qs(parts.query, keep_blank_values=True)
+    if method.upper() == "GET":
+        merged = {**params, **query}
+        signed = base + ("?" + _sorted_query(merged) if merged else "")
+    else:
+        query_string = _sorted_query(query)
+        signed = base
+        if query_string or params:
+            signed += "?" + query_string
+        if query_string and params:
+            signed += "."
+        signed += _sorted_concatenation(params)
+    digest = hmac.new(auth_token.encode(), f"{signed}.{nonce}".encode(), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+@register_provider("plivo")
+class PlivoApi(SmsProviderApi):
+    # https://www.plivo.com/docs/messaging/api/message#the-message-object (message_state)
+    STATUS_TO_SMS_STATE = {
+        "queued": "pending",
+        "sent": "pending",
+        "delivered": "sent",
+        "undelivered": "error",
+        "failed": "error",
+        "rejected": "error",
+    }
+    # https://www.plivo.com/docs/messaging/troubleshooting/error-codes
+    ERROR_TO_FAILURE_TYPE = {
+        "10": "sms_rejected",  # Invalid message
+        "20": "sms_not_delivered",  # Network error
+        "30": "sms_rejected",  # Spam detected
+        "40": "sms_acc",  # Invalid source number
+        "50": "sms_number_format",  # Invalid destination number
+        "200": "sms_optout",  # Source number blocked by STOP from destination number
+    }
+    # Plivo blocks a number that replied STOP and fails further messages with error 200
+    # (support.plivo.com, "Can I reply to customers who have opted out?").
+    OPT_OUT_ERRORS = frozenset({"200"})
+
+    def _url(self, path):
+        base = (self.config.api_base_url or PLIVO_API_BASE_URL).rstrip("/")
+        return f"{base}/v1/Account/{self.config.account_sid}/{path}"
+
+    def _auth(self):
+        return (self.config.account_sid, self.config.auth_token)
+
+    @staticmethod
+    def _error(payload, response):
+        message = payload.get("error") if isinstance(payload, dict) else None
+        return str(response.status_code), str(message or response.text[:200])
+
+    # Outbound ------------------------------------------------------------
+
+    def send(self, sms):
+        data = {"src": sms.from_number, "dst": sms.to_number, "text": sms.body}
+        if sms.status_callback:
+            data.update(url=sms.status_callback, method="POST")
+        failure, response = self._post(self._url("Message/"), None, auth=self._auth(), json=data)
+        if failure:
+            return failure
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = {}
+        uuids = payload.get("message_uuid") if isinstance(payload, dict) else None
+        if response.ok and isinstance(uuids, list) and uuids:
+            return SendResult("accepted", external_id=str(uuids[0]))
+        code, message = self._error(payload, response)
+        return SendResult("error", error_code=code, error_message=message)
+
+    def check_credentials(self):
+        """The account's details: free, and refused (401) on wrong credentials."""
+        try:
+            response = self.session.get(self._url(""), auth=self._auth(), timeout=DEFAULT_TIMEOUT)
+        except requests.exceptions.RequestException as exc:
+            return SendResult("retry", error_message=str(exc))
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = {}
+        if response.ok:
+            name = payload.get("name") if isinstance(payload, dict) else None
+            return SendResult("accepted", external_id=str(name or self.config.account_sid))
+        code, message = self._error(payload, response)
+        return SendResult("retry" if response.status_code >= 500 else "error", error_code=code, error_message=message)
+
+    # Inbound -------------------------------------------------------------
+
+    def verify_request(self, url, params, headers, raw_body):
+        token = self.config.auth_token
+        if not token:
+            return False
+        signature_v3 = headers.get("X-Plivo-Signature-V3") or ""
+        nonce_v3 = headers.get("X-Plivo-Signature-V3-Nonce") or ""
+        if signature_v3 and nonce_v3:
+            expected = plivo_signature_v3(token, "POST", url, _params_map(params), nonce_v3).encode()
+            # Several signatures, comma separated, while Plivo rotates the token.
+            return any(
+                hmac.compare_digest(expected, candidate.strip().encode()) for candidate in signature_v3.split(",")
+            )
+        signature_v2 = headers.get("X-Plivo-Signature-V2") or ""
+        nonce_v2 = headers.get("X-Plivo-Signature-V2-Nonce") or ""
+        if signature_v2 and nonce_v2:
+            return hmac.compare_digest(plivo_signature_v2(token, url, nonce_v2).encode(), signature_v2.encode())
+        return False
+
+    @staticmethod
+    def _required(values, key):
+        value = values.get(key)
+        if not value:
+            raise InvalidPayload(f"missing field {key}")
+        return value
+
+    @staticmethod
+    def _e164(number):
+        """Plivo writes numbers in E.164 without the + sign (14155550123)."""
+        return f"+{number}" if number.isascii() and number.isdecimal() else number
+
+    def parse_inbound(self, params):
+        values = dict(params)
+        if "Text" not in values:
+            raise InvalidPayload("missing field Text")
+        media = sum(1 for key in values if key.startswith("Media") and key[5:].isdecimal())
+        return InboundSms(
+            external_id=self._required(values, "MessageUUID"),
+            from_number=self._e164(self._required(values, "From")),
+            to_number=self._e164(self._required(values, "To")),
+            body=values["Text"],
+            num_media=media,
+        )
+
+    def parse_status(self, params):
+        values = dict(params)
+        status = self._required(values, "Status")
+        if status not in self.STATUS_TO_SMS_STATE:
+            raise InvalidPayload(f"unknown message status {status!r}")
+        sequence = values.get("Sequence") or "0"
+        if not (sequence.isascii() and sequence.isdecimal()):
+            raise InvalidPayload("Sequence is not a number")
+        error_code = values.get("ErrorCode") or ""
+        return StatusReport(
+            external_id=self._required(values, "MessageUUID"),
+            status=status,
+            error_code="" if error_code == "000" else error_code,
+            sequence=int(sequence),
+        )
