@@ -62,6 +62,10 @@ class SmsWebhookController(Controller):
             # Same answer for an unknown token, a disabled account and a bad signature.
             _logger.warning("SMS webhook: refused %s call with an unknown token or a bad signature", kind)
             return self._reply(403, "Forbidden")
+        replay_key = api.replay_key(httprequest.headers)
+        if replay_key and not request.env["sms.webhook.nonce"].sudo()._claim(account_sudo, replay_key):
+            _logger.warning("SMS webhook: refused a replayed %s call of account %s", kind, account_sudo.id)
+            return self._reply(403, "Forbidden")
 
         try:
             if api.BODY_FORMAT == "json":

@@ -25,6 +25,10 @@ class PhoneBlacklist(models.Model):
         countries): such a number is stored as received, since an opt-out must
         always be kept."""
         blacklist_sudo = self.sudo()
+        already = blacklist_sudo.search([("number", "=", e164), ("active", "=", True)], limit=1)
+        if already:
+            # Blacklisted before (by hand, or an earlier STOP): the entry stays as it is.
+            return already
         try:
             with self.env.cr.savepoint():
                 record_sudo = blacklist_sudo._add([e164], message=message)
@@ -38,7 +42,9 @@ class PhoneBlacklist(models.Model):
             INSERT INTO phone_blacklist (number, active, sms_opted_out_by_customer, create_uid, create_date,
                                          write_uid, write_date)
                  VALUES (%s, true, true, %s, now() at time zone 'UTC', %s, now() at time zone 'UTC')
-            ON CONFLICT (number) DO UPDATE SET active = true, sms_opted_out_by_customer = true,
+            ON CONFLICT (number) DO UPDATE SET active = true,
+                                               sms_opted_out_by_customer = phone_blacklist.sms_opted_out_by_customer
+                                                                           OR NOT phone_blacklist.active,
                                                write_uid = EXCLUDED.write_uid, write_date = EXCLUDED.write_date
               RETURNING id
             """,

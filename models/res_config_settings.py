@@ -28,6 +28,11 @@ class ResConfigSettings(models.TransientModel):
         config_parameter=KEYWORD_PARAMS[keywords.OPT_IN],
         help="Comma separated, added to START, YES, UNSTOP, ALTA and DARSE DE ALTA.",
     )
+    sms_help_keywords = fields.Char(
+        "More Help Keywords",
+        config_parameter=KEYWORD_PARAMS[keywords.HELP],
+        help="Comma separated, added to HELP, INFO, AYUDA and AXUDA: answered with the account's Help Answer.",
+    )
     sms_opt_in_lifts_manual_blacklist = fields.Boolean(
         "Opt-in Lifts Numbers Blacklisted by Hand",
         config_parameter=OPT_IN_LIFTS_MANUAL_PARAM,

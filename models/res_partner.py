@@ -9,6 +9,7 @@ class ResPartner(models.Model):
         "sms.consent",
         string="Text Message Consent",
         compute="_compute_sms_consent_ids",
+        groups="crm_sms_conversation.crm_sms_conversation_group_seller",
         help="Opt-outs and opt-ins of the contact's numbers.",
     )
 

@@ -289,6 +289,7 @@ class SmsAccount(models.Model):
     def action_test_connection(self):
         """Call the provider with the account's credentials; say what came back."""
         self.ensure_one()
+        self.check_access("write")  # managers only, as the form's button
         result = self._get_provider_api().check_credentials()
         self._set_reachable(result.status != "retry")
         if result.status == "accepted":
@@ -410,7 +411,7 @@ class SmsAccount(models.Model):
     def _get_provider_config(self):
         self.ensure_one()
         account_sudo = self.sudo()
-        if self.provider == "twilio" and account_sudo.twilio_use_company_credentials:
+        if self.provider == "twilio" and account_sudo.twilio_use_company_credentials and self.sms_twilio_installed:
             company_sudo = account_sudo.company_id
             return ProviderConfig(
                 account_sid=company_sudo.sms_twilio_account_sid or "",
@@ -432,7 +433,7 @@ class SmsAccount(models.Model):
         if self.provider == "telnyx":
             return ProviderConfig(
                 auth_token=self._get_secret("telnyx_api_key"),
-                public_key=account_sudo.telnyx_public_key or "",
+                public_key=(account_sudo.telnyx_public_key or "").strip(),
                 api_base_url=account_sudo.api_base_url or TELNYX_API_BASE_URL,
             )
         return ProviderConfig(auth_token=self._get_secret("simulator_secret"))
@@ -550,7 +551,14 @@ class SmsAccount(models.Model):
         api = self._get_provider_api()
         domain = [("provider_message_id", "=", report.external_id)]
         if report.sms_uuid:
-            domain = ["|", ("sms_uuid", "=", report.sms_uuid), *domain]
+            # Our id, from the callback URL (not signed by every provider): it must agree with the
+            # provider's id once known.
+            domain = [
+                ("sms_uuid", "=", report.sms_uuid),
+                "|",
+                ("provider_message_id", "=", False),
+                ("provider_message_id", "=", report.external_id),
+            ]
         # Only messages this account sent: another account's report changes nothing here.
         trackers = self.env["sms.tracker"].sudo().search([("sms_account_id", "=", self.id), *domain])
         state = api.map_status(report.status)

@@ -10,6 +10,7 @@ from odoo.tools import format_date
 from ..tools import keywords
 from ..tools.compat import Constraint
 from ..tools.phone import normalize_e164
+from .res_users import GATEWAY_XMLID
 
 _logger = logging.getLogger(__name__)
 
@@ -516,7 +517,14 @@ class SmsConversation(models.Model):
             self.env["mail.message"]
             .sudo()
             .search(
-                [("sms_conversation_id", "=", self.id), ("sms_direction", "=", "outbound")], order="id desc", limit=1
+                [
+                    ("sms_conversation_id", "=", self.id),
+                    ("sms_direction", "=", "outbound"),
+                    # The account's automatic answers are nobody's.
+                    ("author_id", "!=", self.env.ref(GATEWAY_XMLID).partner_id.id),
+                ],
+                order="id desc",
+                limit=1,
             )
         )
         return last.author_id.user_ids.filtered(lambda u: not u.share)[:1]
@@ -636,7 +644,8 @@ class SmsConversation(models.Model):
             if not already_out:
                 # Confirmed once: a second STOP gets no answer.
                 self._send_auto_reply("stop")
-        elif kind == keywords.OPT_IN:
+        elif kind == keywords.OPT_IN and self._is_blacklisted():
+            # Only an opted-out number opts in: a "Yes" of a subscribed customer is a message.
             _lifted, refused = Blacklist._sms_opt_in(self.remote_number, _("Opted in again by replying %s.", keyword))
             self.env["sms.consent"]._record(
                 self.remote_number,

@@ -110,7 +110,11 @@ class SmsSms(models.Model):
                 "sms_account_id": number.account_id.id or account.id,
                 "sms_number_id": number.id,
                 "number": remote,
-                "sms_auto_reply": self.env.context.get("sms_conversation_auto_reply") or False,
+                # Only the SMS Gateway answers automatically: nobody else may pass the blacklist.
+                "sms_auto_reply": (
+                    self.env.user._is_sms_gateway() and self.env.context.get("sms_conversation_auto_reply")
+                )
+                or False,
             }
             if number and in_conversation:
                 conversation = self.env["sms.conversation"].sudo()._get_or_create(number, remote, record)

@@ -81,6 +81,12 @@ class TestConsentKeywords(SmsConversationCase):
         log = self.env["sms.consent"].search([("number", "=", self.customer_number)])
         self.assertEqual((log.action, log.applied), ("opt_in", False))
         self.assertIn("by hand", log.note)
+        self._receive("STOP")
+        self._receive("START")
+        self.assertTrue(
+            self.env["phone.blacklist"].sudo().search([("number", "=", self.customer_number)]),
+            "a STOP does not make a block by hand the customer's",
+        )
         self.env["ir.config_parameter"].sudo().set_param(OPT_IN_LIFTS_MANUAL_PARAM, "True")
         self._receive("START")
         self.assertFalse(self.env["phone.blacklist"].sudo().search([("number", "=", self.customer_number)]))
@@ -91,6 +97,11 @@ class TestConsentKeywords(SmsConversationCase):
         self._receive("arret")
         self.assertTrue(self.env["phone.blacklist"].sudo().search([("number", "=", self.customer_number)]))
         self.assertEqual(self.env["sms.consent"].search([("number", "=", self.customer_number)]).keyword, "ARRET")
+
+    def test_yes_of_a_subscribed_customer_is_a_message(self):
+        self._partner("Agreeing", phone=self.customer_number)
+        self._receive("Yes")
+        self.assertFalse(self.env["sms.consent"].search([("number", "=", self.customer_number)]))
 
     def test_a_sentence_with_stop_is_a_message_not_an_opt_out(self):
         self._partner("Chatty", phone=self.customer_number)
@@ -264,6 +275,12 @@ class TestOptOutOnEverySendPath(SmsConversationCase):
                     last_id = self.env["mail.message"].sudo().search([], order="id desc", limit=1).id
                     send()
                     self._assert_refused_by_the_queue(self._messages_since(last_id))
+            with self.subTest(path="RPC with the automatic answer's context"):
+                last_id = self.env["mail.message"].sudo().search([], order="id desc", limit=1).id
+                composer.with_context(
+                    context, default_composition_mode="comment", sms_conversation_auto_reply="stop"
+                ).create({"body": "Sneaking past the blacklist", "number_field_name": "phone"}).action_send_sms()
+                self._assert_refused_by_the_queue(self._messages_since(last_id))
             with self.subTest(path="pane"), self.assertRaisesRegex(UserError, "opted out"):
                 Pane.send_message("res.partner", self.partner.id, self.customer_number, self.number_a.id, "Hi")
             with self.subTest(path="mass SMS"):

@@ -3,6 +3,7 @@ payloads, delivery reports in their Sequence order, and a whole inbound ->
 reply -> delivery report cycle through the real route."""
 
 import json
+import uuid
 from contextlib import contextmanager
 from urllib.parse import urlsplit
 
@@ -157,7 +158,8 @@ class TestPlivoTools(PlivoCase):
         )
         with self.mock_plivo([FakeResponse(401, {"error": "Authentication failed"})]):
             result = api.send(OutgoingSms("+14155550123", "+14155550500", "Hello"))
-        self.assertEqual((result.status, result.error_code), ("error", "401"))
+        self.assertEqual((result.status, result.error_code), ("error", "http_401"))
+        self.assertFalse(api.is_opt_out(result.error_code))
 
 
 @tagged("post_install", "-at_install")
@@ -180,7 +182,9 @@ class TestPlivoCycle(PlivoCase):
         cls.account.active = False  # the company sends through Plivo
         cls.env.registry.clear_cache()
 
-    def _post_plivo(self, kind, params, query="", nonce="81625483913047288416", signature=None):
+    def _post_plivo(self, kind, params, query="", nonce=None, signature=None):
+        """A call signed with V3 and a fresh nonce, as Plivo signs each call."""
+        nonce = nonce or str(uuid.uuid4().int)[:20]
         path = self._webhook_path(self.plivo, kind, query)
         url = self._signed_url(self.plivo, path)
         if signature is None:
@@ -234,3 +238,19 @@ class TestPlivoCycle(PlivoCase):
         path = self._webhook_path(self.plivo, "inbound")
         self.assertEqual(self.url_open(path, data=inbound_params()).status_code, 403, "unsigned")
         self.assertFalse(self.env["sms.event"].sudo().search([("account_id", "=", self.plivo.id)]))
+
+    @mute_logger("odoo.addons.crm_sms_conversation.controllers.main")
+    def test_a_signature_is_not_accepted_twice(self):
+        """V2 signs the URL and the nonce only: a captured signature is refused the second time."""
+        self._partner("Replayed", phone=self.customer_number)
+        path = self._webhook_path(self.plivo, "inbound")
+        nonce = "11111111111111111111"
+        headers = {
+            "X-Plivo-Signature-V2": plivo_signature_v2(AUTH_TOKEN, self._signed_url(self.plivo, path), nonce),
+            "X-Plivo-Signature-V2-Nonce": nonce,
+        }
+        self.assertEqual(self.url_open(path, data=inbound_params("Genuine"), headers=headers).status_code, 200)
+        forged = inbound_params("Forged with the same signature", uuid="6c8e3f9e-0000-4000-8000-000000000001")
+        self.assertEqual(self.url_open(path, data=forged, headers=headers).status_code, 403)
+        events = self.env["sms.event"].sudo().search([("account_id", "=", self.plivo.id)])
+        self.assertEqual(len(events), 1)

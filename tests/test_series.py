@@ -3,7 +3,7 @@
 from odoo.exceptions import ValidationError
 from odoo.tests import tagged
 
-from ..tools.compat import ODOO_19
+from ..tools.compat import ODOO_19, USER_GROUPS_FIELD
 from .common import FakeResponse, SmsConversationCase
 
 # The unique keys the event store's ON CONFLICT and the conversations'
@@ -32,6 +32,17 @@ class TestSeries(SmsConversationCase):
         )
         found = {name: (table, definition) for name, table, definition in self.env.cr.fetchall()}
         self.assertEqual(found, UNIQUE_KEYS)
+
+    def test_the_sms_rights_have_their_heading_in_the_user_form(self):
+        """Odoo 18 groups rights by category, Odoo 19 by privilege: the SMS groups sit under SMS Conversations."""
+        category = self.env.ref("crm_sms_conversation.module_category_crm_sms_conversation")
+        for xmlid in ("crm_sms_conversation_group_seller", "crm_sms_conversation_group_manager"):
+            group = self.env.ref(f"crm_sms_conversation.{xmlid}")
+            heading = group.privilege_id.category_id if ODOO_19 else group.category_id
+            self.assertEqual(heading, category, xmlid)
+        gateway_groups = self.gateway[USER_GROUPS_FIELD]
+        self.assertIn(self.env.ref("crm_sms_conversation.crm_sms_conversation_group_manager"), gateway_groups)
+        self.assertIn(self.env.ref("sales_team.group_sale_salesman_all_leads"), gateway_groups)
 
     def test_a_duplicate_event_is_refused_by_the_database(self):
         """The second insert of one provider event is stored once (ON CONFLICT needs the key)."""

@@ -151,6 +151,8 @@ class TestTelnyxTools(TelnyxCase):
         self.assertEqual((report.external_id, report.status, report.error_code), ("m-1", "delivery_failed", "40300"))
         self.assertTrue(api.is_opt_out(report.error_code))
         self.assertEqual(api.map_error("40300"), "sms_optout")
+        expired = api.parse_status(finalized_event("m-2", "expired", [{"code": "40005", "title": "Message expired"}]))
+        self.assertEqual((api.map_status(expired.status), api.map_error(expired.error_code)), ("error", "sms_expired"))
         with self.assertRaises(IgnoredEvent):
             api.parse_inbound(finalized_event("m-1"))
         for bad in (

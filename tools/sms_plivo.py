@@ -114,7 +114,8 @@ class PlivoApi(SmsProviderApi):
     @staticmethod
     def _error(payload, response):
         message = payload.get("error") if isinstance(payload, dict) else None
-        return str(response.status_code), str(message or response.text[:200])
+        # An HTTP status, never to be read as one of Plivo's message error codes (200 opts out).
+        return f"http_{response.status_code}", str(message or response.text[:200])
 
     # Outbound ------------------------------------------------------------
 
@@ -170,6 +171,12 @@ class PlivoApi(SmsProviderApi):
         if signature_v2 and nonce_v2:
             return hmac.compare_digest(plivo_signature_v2(token, url, nonce_v2).encode(), signature_v2.encode())
         return False
+
+    def replay_key(self, headers):
+        """V2 signs the URL and the nonce, not the parameters: each nonce is accepted once."""
+        if headers.get("X-Plivo-Signature-V3"):
+            return headers.get("X-Plivo-Signature-V3-Nonce") or None
+        return headers.get("X-Plivo-Signature-V2-Nonce") or None
 
     @staticmethod
     def _required(values, key):

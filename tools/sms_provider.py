@@ -184,6 +184,11 @@ class SmsProviderApi:
         """Whether the request really comes from the provider."""
         raise NotImplementedError()
 
+    def replay_key(self, headers):
+        """A value the provider never signs twice (a nonce), accepted once, for
+        a signature that does not cover the whole request; None otherwise."""
+        return None
+
     def parse_inbound(self, params):
         """Read an inbound message; raises ``InvalidPayload``, or ``IgnoredEvent``."""
         raise NotImplementedError()

@@ -60,6 +60,9 @@ class TelnyxApi(SmsProviderApi):
         "delivered": "sent",
         "sending_failed": "error",
         "delivery_failed": "error",
+        "expired": "error",
+        "cancelled": "canceled",
+        "scheduled": "pending",
     }
     # https://developers.telnyx.com/docs/messaging/messages/error-codes and
     # https://developers.telnyx.com/development/api-fundamentals/api-errors
