@@ -3,19 +3,22 @@
 Odoo's test framework runs every request of a test in one transaction, one at
 a time: it cannot show what happens when a provider posts many messages at
 once. This check starts ``odoo-bin`` on a database where the addon is
-installed (no demo data), in threaded mode (the default of ``odoo-bin``) and in
-prefork mode (``--workers``), and posts, signed as Twilio does:
+installed (no demo data), in threaded mode (the default of ``odoo-bin``), in
+prefork mode (``--workers``), or as two prefork servers on the same database
+(``two-servers``: the calls alternate between them, as behind a load
+balancer, and both run the processing cron), and posts, signed as Twilio does:
 
 - 50 messages at once from one unknown number;
 - 3 messages at once from each of 20 unknown numbers (60 calls);
-- 10 messages delivered twice at once (a provider's retry racing the first try);
+- 10 messages delivered twice at once (a provider's retry racing the first
+  try), three times across the two servers;
 - 2 sellers' first messages to the same new customer at once (JSON-RPC).
 
 It then waits for the processing cron and checks that every call was answered
 200, every message stored and posted exactly once, in order, one lead and one
 conversation per number, and that the server logged no ERROR.
 
-Usage: http_concurrency.py --db DB --mode threaded|prefork --port PORT --log FILE
+Usage: http_concurrency.py --db DB --mode threaded|prefork|two-servers --port PORT --log FILE
 Prints one line per check; the last line is "<mode>: N checks passed, N failed".
 """
 
@@ -87,7 +90,8 @@ class Check:
         return ok
 
 
-def start_server(args, log_path):
+def start_server(args, log_path, port=None):
+    port = port or args.port
     command = [
         "bash",
         os.path.join(SCRIPTS, "odoo.sh"),
@@ -95,8 +99,8 @@ def start_server(args, log_path):
         # (no session) then costs no database-listing connection (README).
         "-d",
         args.db,
-        f"--http-port={args.port}",
-        f"--gevent-port={args.port + 3}",
+        f"--http-port={port}",
+        f"--gevent-port={port + 3}",
         "--http-interface=127.0.0.1",
         "--max-cron-threads=1",
         f"--logfile={log_path}",
@@ -107,13 +111,15 @@ def start_server(args, log_path):
         # worker: 8 workers queue a burst of 60 (in production a reverse proxy
         # queues them, see the README).
         command += ["--workers=8", "--limit-time-real=300"]
+    elif args.mode == "two-servers":
+        command += ["--workers=4", "--limit-time-real=300"]
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if server.poll() is not None:
             raise RuntimeError(f"the server stopped at start (see {log_path})")
         try:
-            if requests.get(f"http://127.0.0.1:{args.port}/web/health", timeout=2).ok:
+            if requests.get(f"http://127.0.0.1:{port}/web/health", timeout=2).ok:
                 return server
         except requests.RequestException:
             pass
@@ -197,7 +203,8 @@ def setup(rpc, base_url, tag):
     }
 
 
-def post_inbound(base_url, path, sid, sender, to, body):
+def post_inbound(base_url, path, sid, sender, to, body, target_url=None):
+    """A call signed for the public URL ``base_url``, sent to ``target_url`` (a server behind it)."""
     params = {
         "MessageSid": sid,
         "AccountSid": ACCOUNT_SID,
@@ -208,7 +215,7 @@ def post_inbound(base_url, path, sid, sender, to, body):
     }
     headers = {"X-Twilio-Signature": twilio_signature(base_url + path, params)}
     try:
-        response = requests.post(base_url + path, data=params, headers=headers, timeout=60)
+        response = requests.post((target_url or base_url) + path, data=params, headers=headers, timeout=60)
     except requests.RequestException as exc:
         return sid, f"no answer: {exc}"
     return sid, response.status_code
@@ -218,12 +225,18 @@ def run(args):
     check = Check(args.mode)
     base_url = f"http://127.0.0.1:{args.port}"
     # Numbers of a run start with +1415555 and the run's last digit: 1 threaded, 2 prefork.
-    tag = str(int(time.time() * 1000) % 10**5) + ("1" if args.mode == "threaded" else "2")
+    tag = str(int(time.time() * 1000) % 10**5) + {"threaded": "1", "prefork": "2", "two-servers": "3"}[args.mode]
     log_path = args.log
-    if os.path.exists(log_path):
-        os.remove(log_path)
-    server = start_server(args, log_path)
+    ports = [args.port, args.port + 10] if args.mode == "two-servers" else [args.port]
+    log_paths = [log_path] + [f"{log_path}.{port}" for port in ports[1:]]
+    for path in log_paths:
+        if os.path.exists(path):
+            os.remove(path)
+    servers = []
     try:
+        for port, path in zip(ports, log_paths, strict=True):
+            servers.append(start_server(args, path, port))
+        targets = [f"http://127.0.0.1:{port}" for port in ports]
         admin = Rpc(base_url, args.db, "admin", "admin")
         conf = setup(admin, base_url, tag)
         calls = []  # (sid, sender, to, body)
@@ -240,18 +253,31 @@ def run(args):
         ]
         unique_calls = calls + duplicated
 
+        copies = 3 if len(targets) > 1 else 2
         bursts = (
             ("one unknown number, 50 messages", calls[:50]),
             ("20 numbers x 3 messages", calls[50:]),
-            ("10 messages delivered twice", duplicated + duplicated),
+            (f"10 messages delivered {copies} times", duplicated * copies),
         )
         for label, burst in bursts:
             started = time.monotonic()
             with concurrent.futures.ThreadPoolExecutor(max_workers=len(burst)) as pool:
-                answers = list(pool.map(lambda c: post_inbound(base_url, conf["path"], *c), burst))
+                # Round robin over the servers, as a load balancer does.
+                answers = list(
+                    pool.map(
+                        lambda indexed: post_inbound(
+                            base_url, conf["path"], *indexed[1], target_url=targets[indexed[0] % len(targets)]
+                        ),
+                        enumerate(burst),
+                    )
+                )
             elapsed = time.monotonic() - started
             bad = [(sid, status) for sid, status in answers if status != 200]
-            check(not bad, f"{label}: {len(burst)} concurrent webhooks answered 200 in {elapsed:.1f} s {bad[:5] or ''}")
+            check(
+                not bad,
+                f"{label}: {len(burst)} concurrent webhooks answered 200 in {elapsed:.1f} s "
+                f"({len(burst) / elapsed:.0f}/s) {bad[:5] or ''}",
+            )
 
         # Two sellers send the first message to the same new customer at once.
         us = admin.call("res.country", "search", [("code", "=", "US")])[0]
@@ -326,10 +352,13 @@ def run(args):
             ):
                 break
     finally:
-        stop_server(server)
-    with open(log_path, encoding="utf-8", errors="replace") as log:
-        errors = ERROR_RE.findall(log.read())
-    check(not errors, f"no ERROR line in the server log ({len(errors)} found, see {log_path})")
+        for server in servers:
+            stop_server(server)
+    errors = []
+    for path in log_paths:
+        with open(path, encoding="utf-8", errors="replace") as log:
+            errors += ERROR_RE.findall(log.read())
+    check(not errors, f"no ERROR line in the server logs ({len(errors)} found, see {log_path}*)")
     print(f"{args.mode}: {check.passed} checks passed, {check.failed} failed", flush=True)
     return 1 if check.failed else 0
 
@@ -337,7 +366,7 @@ def run(args):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", required=True)
-    parser.add_argument("--mode", choices=("threaded", "prefork"), required=True)
+    parser.add_argument("--mode", choices=("threaded", "prefork", "two-servers"), required=True)
     parser.add_argument("--port", type=int, default=18169)
     parser.add_argument("--log", required=True)
     args = parser.parse_args()

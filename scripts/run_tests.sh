@@ -5,8 +5,9 @@
 #      Odoo's own sms_twilio on 19.0);
 #   2. Odoo's own sms, crm_sms, test_mail_sms and phone_validation suites (and
 #      sms_twilio on 19.0) with the addon installed;
-#   3. webhooks in bursts over real HTTP, on odoo-bin in threaded then prefork
-#      mode (scripts/http_concurrency.py), on the database of part 2.
+#   3. webhooks in bursts over real HTTP, on odoo-bin in threaded mode, in
+#      prefork mode, then on two prefork servers sharing the database
+#      (scripts/http_concurrency.py), on the database of part 2.
 # TEST_TAGS restricts the run to part 1 with those tags. Each run is judged from
 # Odoo's own log (Odoo may exit 0 with failed tests); the last line sums up.
 set -uo pipefail
@@ -68,8 +69,8 @@ if [ -z "${TEST_TAGS:-}" ]; then
         --log-level=test --max-cron-threads=0 > "$ODOO_LOG" 2>&1
     report+=(--odoo "Odoo's own suites (${ODOO_SUITES//\//})" "$ODOO_LOG" "$?")
 
-    echo "3. Webhooks in bursts over HTTP, threaded then prefork (logs: $LOG_DIR/http-*.log)"
-    for mode in threaded prefork; do
+    echo "3. Webhooks in bursts over HTTP: threaded, prefork, then two prefork servers (logs: $LOG_DIR/http-*.log)"
+    for mode in threaded prefork two-servers; do
         out="$LOG_DIR/http-$mode.out"
         "$VENV/bin/python" "$(dirname "$0")/http_concurrency.py" --db "$ODOO_DB" --mode "$mode" \
             --port "$((HTTP_PORT + 100))" --log "$LOG_DIR/http-$mode.log" > "$out" 2>&1
