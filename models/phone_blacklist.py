@@ -19,6 +19,11 @@ class PhoneBlacklist(models.Model):
     )
 
     @api.model
+    def _sms_blacklisted(self, numbers):
+        """The numbers of ``numbers`` that are on the blacklist (active entries), as a set."""
+        return set(self.sudo().search([("number", "in", list(numbers))]).mapped("number"))
+
+    @api.model
     def _sms_opt_out(self, e164, message):
         """Blacklist ``e164`` at a customer's request. Odoo's blacklist refuses
         numbers phonenumbers finds possible but not valid (new ranges, rare

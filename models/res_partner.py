@@ -14,9 +14,10 @@ class ResPartner(models.Model):
     )
 
     def _compute_sms_consent_ids(self):
+        numbers = {partner: set(partner._sms_phone_numbers().values()) for partner in self}
+        logs = self.env["sms.consent"].search([("number", "in", list(set().union(*numbers.values())))])
         for partner in self:
-            numbers = list(partner._sms_phone_numbers().values()) if partner.id else []
-            partner.sms_consent_ids = self.env["sms.consent"].search([("number", "in", numbers)]) if numbers else False
+            partner.sms_consent_ids = logs.filtered(lambda log, own=numbers[partner]: log.number in own)
 
     def write(self, vals):
         res = super().write(vals)

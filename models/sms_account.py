@@ -12,16 +12,7 @@ from odoo.exceptions import UserError, ValidationError
 
 from ..tools.compat import Constraint
 from ..tools.phone import normalize_e164
-from ..tools.sms_plivo import PLIVO_API_BASE_URL
 from ..tools.sms_provider import PROVIDERS, InboundSms, ProviderConfig
-from ..tools.sms_telnyx import TELNYX_API_BASE_URL
-from ..tools.sms_twilio import TWILIO_API_BASE_URL
-
-PROVIDER_API_BASE_URLS = {
-    "twilio": TWILIO_API_BASE_URL,
-    "telnyx": TELNYX_API_BASE_URL,
-    "plivo": PLIVO_API_BASE_URL,
-}
 
 _logger = logging.getLogger(__name__)
 
@@ -211,7 +202,8 @@ class SmsAccount(models.Model):
     @api.depends("provider")
     def _compute_api_base_url(self):
         for account in self:
-            account.api_base_url = PROVIDER_API_BASE_URLS.get(account.provider, "")
+            api_class = PROVIDERS.get(account.provider)
+            account.api_base_url = api_class.API_BASE_URL if api_class else ""
 
     def _compute_sms_twilio_installed(self):
         installed = "sms_twilio_account_sid" in self.env["res.company"]._fields
@@ -291,7 +283,7 @@ class SmsAccount(models.Model):
         self.ensure_one()
         self.check_access("write")  # managers only, as the form's button
         result = self._get_provider_api().check_credentials()
-        self._set_reachable(result.status != "retry")
+        self._set_reachable(result.reached)
         if result.status == "accepted":
             return self._notification(
                 "success",
@@ -301,7 +293,7 @@ class SmsAccount(models.Model):
                     name=result.external_id,
                 ),
             )
-        if result.status == "retry":
+        if not result.reached:
             message = _(
                 "%(provider)s could not be reached: %(error)s. Check the server's internet access (and the API Base "
                 "URL), then try again.",
@@ -416,25 +408,25 @@ class SmsAccount(models.Model):
             return ProviderConfig(
                 account_sid=company_sudo.sms_twilio_account_sid or "",
                 auth_token=company_sudo.sms_twilio_auth_token or "",
-                api_base_url=account_sudo.api_base_url or TWILIO_API_BASE_URL,
+                api_base_url=account_sudo.api_base_url or "",
             )
         if self.provider == "twilio":
             return ProviderConfig(
                 account_sid=account_sudo.twilio_account_sid or "",
                 auth_token=self._get_secret("twilio_auth_token"),
-                api_base_url=account_sudo.api_base_url or TWILIO_API_BASE_URL,
+                api_base_url=account_sudo.api_base_url or "",
             )
         if self.provider == "plivo":
             return ProviderConfig(
                 account_sid=account_sudo.plivo_auth_id or "",
                 auth_token=self._get_secret("plivo_auth_token"),
-                api_base_url=account_sudo.api_base_url or PLIVO_API_BASE_URL,
+                api_base_url=account_sudo.api_base_url or "",
             )
         if self.provider == "telnyx":
             return ProviderConfig(
                 auth_token=self._get_secret("telnyx_api_key"),
                 public_key=(account_sudo.telnyx_public_key or "").strip(),
-                api_base_url=account_sudo.api_base_url or TELNYX_API_BASE_URL,
+                api_base_url=account_sudo.api_base_url or "",
             )
         return ProviderConfig(auth_token=self._get_secret("simulator_secret"))
 

@@ -139,9 +139,7 @@ class SmsConversation(models.Model):
 
     @api.depends("remote_number", "company_id")
     def _compute_consent(self):
-        blacklisted = set(
-            self.env["phone.blacklist"].sudo().search([("number", "in", self.mapped("remote_number"))]).mapped("number")
-        )
+        blacklisted = self.env["phone.blacklist"]._sms_blacklisted(self.mapped("remote_number"))
         logs = self.env["sms.consent"].search([("number", "in", self.mapped("remote_number"))])
         for conversation in self:
             conversation.opted_out = conversation.remote_number in blacklisted
@@ -603,7 +601,7 @@ class SmsConversation(models.Model):
     @api.model
     def _opt_out_notice(self, remote_number, company):
         """What tells a seller that ``remote_number`` opted out, else False."""
-        if not self.env["phone.blacklist"].sudo().search_count([("number", "=", remote_number)], limit=1):
+        if not self.env["phone.blacklist"]._sms_blacklisted([remote_number]):
             return False
         last = (
             self.env["sms.consent"]
@@ -661,7 +659,7 @@ class SmsConversation(models.Model):
 
     def _is_blacklisted(self):
         self.ensure_one()
-        return bool(self.env["phone.blacklist"].sudo().search_count([("number", "=", self.remote_number)], limit=1))
+        return bool(self.env["phone.blacklist"]._sms_blacklisted([self.remote_number]))
 
     def _send_auto_reply(self, kind):
         """The account's own answer to a STOP or HELP reply, from the number

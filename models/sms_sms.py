@@ -132,9 +132,7 @@ class SmsSms(models.Model):
         message's unexpected failure neither stops nor undoes the others."""
         commit = not in_test_mode()
         api = account._get_provider_api()
-        blacklisted = set(
-            self.env["phone.blacklist"].sudo().search([("number", "in", self.mapped("number"))]).mapped("number")
-        )
+        blacklisted = self.env["phone.blacklist"]._sms_blacklisted(self.mapped("number"))
         for sms in self:
             try:
                 if commit:
@@ -219,7 +217,7 @@ class SmsSms(models.Model):
         tracker = self.sms_tracker_id.with_context(sms_skip_msg_notification=True)
         if result.error_code not in LOCAL_ERRORS:
             # The provider answered, or could not be reached.
-            account._set_reachable(result.status not in ("retry", "unknown"))
+            account._set_reachable(result.reached)
         if result.status == "accepted":
             tracker.write({"provider_message_id": result.external_id, "sms_account_id": account.id})
             tracker._action_update_from_sms_state("pending")

@@ -281,30 +281,34 @@ class SmsConversationCase(TransactionCase):
         """Run the processing cron."""
         self._run_cron("crm_sms_conversation.ir_cron_sms_event_process")
 
-    # Outbound: the Twilio API faked at the requests level -------------
+    # Outbound: the providers' APIs faked at the requests level --------
+
+    _api_handlers = {}  # URL prefix -> handler, while a mock_provider_api block runs
 
     @classmethod
     def _request_handler(cls, s, r, /, **kw):
-        handler = getattr(cls, "_twilio_handler", None)
-        if handler and r.url.startswith("https://api.twilio.com/"):
-            return handler(r, **kw)
+        for prefix, handler in cls._api_handlers.items():
+            if r.url.startswith(prefix):
+                return handler(r, **kw)
         return super()._request_handler(s, r, **kw)
 
     @contextmanager
-    def mock_twilio(self, responses=None):
-        """Answer Twilio API calls from ``responses`` (a list consumed in
-        order: a FakeResponse, or an exception to raise; when empty, a
-        success). Yields the list of requests made, with their form data."""
+    def mock_provider_api(self, url_prefix, responses, default_answer):
+        """Answer the calls to ``url_prefix`` from ``responses`` (a list consumed
+        in order: a FakeResponse, or an exception to raise; when empty,
+        ``default_answer(number of calls)``). Yields the list of requests
+        made, with their form data or JSON body."""
         queue = list(responses or [])
         calls = []
 
         def handler(request, **kw):
-            form = dict(parse_qsl(request.body)) if isinstance(request.body, str) and request.body else {}
+            body = request.body
             calls.append(
                 {
                     "method": request.method,
                     "url": request.url,
-                    "data": form,
+                    "data": dict(parse_qsl(body)) if isinstance(body, str) and body else {},
+                    "json": json.loads(body) if isinstance(body, bytes) and body else None,
                     "query": dict(parse_qsl(urlsplit(request.url).query)),
                     "timeout": kw.get("timeout"),
                     "auth": request.headers.get("Authorization"),
@@ -313,15 +317,24 @@ class SmsConversationCase(TransactionCase):
             answer = queue.pop(0) if queue else None
             if isinstance(answer, Exception):
                 raise answer
-            if answer is None:
-                answer = FakeResponse(201, {"sid": f"SM{len(calls):032d}", "status": "queued"})
-            return answer
+            # Not "answer or ...": a Response is falsy when not ok.
+            return default_answer(len(calls)) if answer is None else answer
 
-        type(self)._twilio_handler = staticmethod(handler)
+        type(self)._api_handlers = {**type(self)._api_handlers, url_prefix: handler}
         try:
             yield calls
         finally:
-            type(self)._twilio_handler = None
+            type(self)._api_handlers = {
+                prefix: h for prefix, h in type(self)._api_handlers.items() if prefix != url_prefix
+            }
+
+    def mock_twilio(self, responses=None):
+        """The Twilio API: a message is accepted unless ``responses`` says otherwise."""
+        return self.mock_provider_api(
+            "https://api.twilio.com/",
+            responses,
+            lambda count: FakeResponse(201, {"sid": f"SM{count:032d}", "status": "queued"}),
+        )
 
     def _composer(self, record, body="Hi from Odoo", number_field=None, user=None):
         """The chatter's SMS composer opened on ``record`` by ``user`` (seller A by default)."""

@@ -2,9 +2,7 @@
 payloads, delivery reports in their Sequence order, and a whole inbound ->
 reply -> delivery report cycle through the real route."""
 
-import json
 import uuid
-from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 from odoo.tests import tagged
@@ -65,38 +63,14 @@ def status_params(uuid, status, sequence, error_code="000"):
 
 
 class PlivoCase(SmsWebhookCase):
-    @classmethod
-    def _request_handler(cls, s, r, /, **kw):
-        handler = getattr(cls, "_plivo_handler", None)
-        if handler and r.url.startswith("https://api.plivo.com/"):
-            return handler(r, **kw)
-        return super()._request_handler(s, r, **kw)
-
-    @contextmanager
     def mock_plivo(self, responses=None):
-        queue, calls = list(responses or []), []
-
-        def handler(request, **kw):
-            calls.append(
-                {
-                    "url": request.url,
-                    "method": request.method,
-                    "json": json.loads(request.body) if request.body else None,
-                    "auth": request.headers.get("Authorization"),
-                }
-            )
-            answer = queue.pop(0) if queue else None
-            if answer is None:
-                answer = FakeResponse(
-                    202, {"api_id": "x", "message": "message(s) queued", "message_uuid": [f"uuid-{len(calls)}"]}
-                )
-            return answer
-
-        type(self)._plivo_handler = staticmethod(handler)
-        try:
-            yield calls
-        finally:
-            type(self)._plivo_handler = None
+        return self.mock_provider_api(
+            "https://api.plivo.com/",
+            responses,
+            lambda count: FakeResponse(
+                202, {"api_id": "x", "message": "message(s) queued", "message_uuid": [f"uuid-{count}"]}
+            ),
+        )
 
 
 @tagged("post_install", "-at_install")

@@ -4,7 +4,6 @@ and a whole inbound -> reply -> delivery report cycle through the real route."""
 import base64
 import json
 import time
-from contextlib import contextmanager
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
@@ -80,38 +79,12 @@ def finalized_event(msg_id, status="delivered", errors=()):
 
 
 class TelnyxCase(SmsWebhookCase):
-    """The Telnyx API faked at the requests level."""
-
-    @classmethod
-    def _request_handler(cls, s, r, /, **kw):
-        handler = getattr(cls, "_telnyx_handler", None)
-        if handler and r.url.startswith("https://api.telnyx.com/"):
-            return handler(r, **kw)
-        return super()._request_handler(s, r, **kw)
-
-    @contextmanager
     def mock_telnyx(self, responses=None):
-        queue, calls = list(responses or []), []
-
-        def handler(request, **kw):
-            calls.append(
-                {
-                    "url": request.url,
-                    "method": request.method,
-                    "json": json.loads(request.body) if request.body else None,
-                    "auth": request.headers.get("Authorization"),
-                }
-            )
-            answer = queue.pop(0) if queue else None
-            if answer is None:  # a Response is falsy when not ok
-                answer = FakeResponse(200, {"data": {"id": f"40318d{len(calls):026d}", "type": "SMS"}})
-            return answer
-
-        type(self)._telnyx_handler = staticmethod(handler)
-        try:
-            yield calls
-        finally:
-            type(self)._telnyx_handler = None
+        return self.mock_provider_api(
+            "https://api.telnyx.com/",
+            responses,
+            lambda count: FakeResponse(200, {"data": {"id": f"40318d{count:026d}", "type": "SMS"}}),
+        )
 
 
 @tagged("post_install", "-at_install")

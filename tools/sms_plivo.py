@@ -9,10 +9,7 @@ import hashlib
 import hmac
 import urllib.parse
 
-import requests
-
 from .sms_provider import (
-    DEFAULT_TIMEOUT,
     InboundSms,
     InvalidPayload,
     SendResult,
@@ -32,22 +29,14 @@ def _params_map(params):
     return {key: items[0] if len(items) == 1 else items for key, items in values.items()}
 
 
-def _sorted_query(params):
-    parts = []
-    for key in sorted(params):
-        value = params[key]
-        values = sorted(value) if isinstance(value, list) else [value]
-        parts.append("&".join(f"{key}={item}" for item in values))
-    return "&".join(parts)
-
-
-def _sorted_concatenation(params):
-    parts = []
-    for key in sorted(params):
-        value = params[key]
-        values = sorted(value) if isinstance(value, list) else [value]
-        parts.append("".join(f"{key}{item}" for item in values))
-    return "".join(parts)
+def _sorted_pairs(params, between="", separator=""):
+    """The (key, value) pairs of ``params`` sorted by key, then by value for a
+    repeated key, each written ``key + between + value``, joined by ``separator``."""
+    return separator.join(
+        f"{key}{between}{item}"
+        for key in sorted(params)
+        for item in (sorted(params[key]) if isinstance(params[key], list) else [params[key]])
+    )
 
 
 def plivo_signature_v2(auth_token, url, nonce):
@@ -67,21 +56,22 @@ def plivo_signature_v3(auth_token, method, url, params, nonce):
     query = urllib.parse.parse_qs(parts.query, keep_blank_values=True)
     if method.upper() == "GET":
         merged = {**params, **query}
-        signed = base + ("?" + _sorted_query(merged) if merged else "")
+        signed = base + ("?" + _sorted_pairs(merged, "=", "&") if merged else "")
     else:
-        query_string = _sorted_query(query)
+        query_string = _sorted_pairs(query, "=", "&")
         signed = base
         if query_string or params:
             signed += "?" + query_string
         if query_string and params:
             signed += "."
-        signed += _sorted_concatenation(params)
+        signed += _sorted_pairs(params)
     digest = hmac.new(auth_token.encode(), f"{signed}.{nonce}".encode(), hashlib.sha256).digest()
     return base64.b64encode(digest).decode()
 
 
 @register_provider("plivo")
 class PlivoApi(SmsProviderApi):
+    API_BASE_URL = PLIVO_API_BASE_URL
     # https://www.plivo.com/docs/messaging/api/message#the-message-object (message_state)
     STATUS_TO_SMS_STATE = {
         "queued": "pending",
@@ -105,15 +95,14 @@ class PlivoApi(SmsProviderApi):
     OPT_OUT_ERRORS = frozenset({"200"})
 
     def _url(self, path):
-        base = (self.config.api_base_url or PLIVO_API_BASE_URL).rstrip("/")
-        return f"{base}/v1/Account/{self.config.account_sid}/{path}"
+        return f"{self._base_url()}/v1/Account/{self.config.account_sid}/{path}"
 
     def _auth(self):
         return (self.config.account_sid, self.config.auth_token)
 
     @staticmethod
     def _error(payload, response):
-        message = payload.get("error") if isinstance(payload, dict) else None
+        message = payload.get("error")
         # An HTTP status, never to be read as one of Plivo's message error codes (200 opts out).
         return f"http_{response.status_code}", str(message or response.text[:200])
 
@@ -126,11 +115,8 @@ class PlivoApi(SmsProviderApi):
         failure, response = self._post(self._url("Message/"), None, auth=self._auth(), json=data)
         if failure:
             return failure
-        try:
-            payload = response.json()
-        except ValueError:
-            payload = {}
-        uuids = payload.get("message_uuid") if isinstance(payload, dict) else None
+        payload = self._json(response)
+        uuids = payload.get("message_uuid")
         if response.ok and isinstance(uuids, list) and uuids:
             return SendResult("accepted", external_id=str(uuids[0]))
         code, message = self._error(payload, response)
@@ -138,19 +124,12 @@ class PlivoApi(SmsProviderApi):
 
     def check_credentials(self):
         """The account's details: free, and refused (401) on wrong credentials."""
-        try:
-            response = self.session.get(self._url(""), auth=self._auth(), timeout=DEFAULT_TIMEOUT)
-        except requests.exceptions.RequestException as exc:
-            return SendResult("retry", error_message=str(exc))
-        try:
-            payload = response.json()
-        except ValueError:
-            payload = {}
-        if response.ok:
-            name = payload.get("name") if isinstance(payload, dict) else None
-            return SendResult("accepted", external_id=str(name or self.config.account_sid))
-        code, message = self._error(payload, response)
-        return SendResult("retry" if response.status_code >= 500 else "error", error_code=code, error_message=message)
+        return self._check_get(
+            self._url(""),
+            lambda payload: str(payload.get("name") or self.config.account_sid),
+            self._error,
+            auth=self._auth(),
+        )
 
     # Inbound -------------------------------------------------------------
 

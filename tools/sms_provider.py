@@ -67,6 +67,11 @@ class SendResult:
     error_message: str = ""
     retry_after: int = 0
 
+    @property
+    def reached(self):
+        """Whether the provider answered (accepted or refused), rather than not at all."""
+        return self.status not in ("retry", "unknown")
+
 
 @dataclasses.dataclass
 class InboundSms:
@@ -121,6 +126,8 @@ class SmsProviderApi:
     """Base class of the providers. Subclasses fill the maps and methods."""
 
     code = None
+    # Root of the provider's API, unless the account gives another one (tests, proxies).
+    API_BASE_URL = ""
     # How the provider posts its webhooks: "form" (application/x-www-form-urlencoded or
     # multipart) or "json"; ``params`` are then a list of (key, value) pairs, or the JSON object.
     BODY_FORMAT = "form"
@@ -158,10 +165,18 @@ class SmsProviderApi:
         """
         return None
 
+    def _base_url(self):
+        return (self.config.api_base_url or self.API_BASE_URL).rstrip("/")
+
     def _post(self, url, data, auth=None, headers=None, json=None):
         """POST (a form, or ``json``) with a timeout, classifying transport failures."""
+        return self._request("POST", url, data=data, json=json, auth=auth, headers=headers)
+
+    def _request(self, method, url, **kwargs):
+        """(failure, response): ``failure`` is a ``SendResult`` to retry (or to look
+        up) when the provider was not reached or answered 429 or 5xx, else None."""
         try:
-            response = self.session.post(url, data=data, json=json, auth=auth, headers=headers, timeout=DEFAULT_TIMEOUT)
+            response = self.session.request(method, url, timeout=DEFAULT_TIMEOUT, **kwargs)
         except requests.exceptions.RequestException as exc:
             status = "retry" if request_surely_not_sent(exc) else "unknown"
             return SendResult(status, error_message=str(exc)), None
@@ -177,6 +192,28 @@ class SmsProviderApi:
                 response,
             )
         return None, response
+
+    @staticmethod
+    def _json(response):
+        """The JSON object of ``response``; {} for anything else."""
+        try:
+            payload = response.json()
+        except ValueError:
+            return {}
+        return payload if isinstance(payload, dict) else {}
+
+    def _check_get(self, url, account_name, error, **kwargs):
+        """``check_credentials`` as most providers answer it: GET an authenticated
+        resource; ``account_name(payload)`` names the account, ``error(payload,
+        response)`` gives (code, message) of a refusal."""
+        failure, response = self._request("GET", url, **kwargs)
+        if failure:
+            return failure
+        payload = self._json(response)
+        if response.ok:
+            return SendResult("accepted", external_id=account_name(payload))
+        code, message = error(payload, response)
+        return SendResult("error", error_code=code, error_message=message)
 
     # Inbound -------------------------------------------------------------
 

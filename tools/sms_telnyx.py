@@ -7,12 +7,10 @@ import base64
 import binascii
 import time
 
-import requests
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from .sms_provider import (
-    DEFAULT_TIMEOUT,
     IgnoredEvent,
     InboundSms,
     InvalidPayload,
@@ -50,6 +48,7 @@ def telnyx_verify(public_key_b64, signature_b64, timestamp, raw_body, now=None):
 
 @register_provider("telnyx")
 class TelnyxApi(SmsProviderApi):
+    API_BASE_URL = TELNYX_API_BASE_URL
     BODY_FORMAT = "json"
     # https://developers.telnyx.com/docs/messaging/messages/message-detail-records (to[].status)
     STATUS_TO_SMS_STATE = {
@@ -84,14 +83,14 @@ class TelnyxApi(SmsProviderApi):
     OPT_OUT_ERRORS = frozenset({"40300"})
 
     def _url(self, path):
-        return f"{(self.config.api_base_url or TELNYX_API_BASE_URL).rstrip('/')}/v2/{path}"
+        return f"{self._base_url()}/v2/{path}"
 
     def _headers(self):
         return {"Authorization": f"Bearer {self.config.auth_token}", "Accept": "application/json"}
 
     @staticmethod
     def _first_error(payload, response):
-        errors = payload.get("errors") if isinstance(payload, dict) else None
+        errors = payload.get("errors")
         error = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
         return (
             str(error.get("code") or response.status_code),
@@ -107,11 +106,8 @@ class TelnyxApi(SmsProviderApi):
         failure, response = self._post(self._url("messages"), None, headers=self._headers(), json=data)
         if failure:
             return failure
-        try:
-            payload = response.json()
-        except ValueError:
-            payload = {}
-        message = payload.get("data") if isinstance(payload, dict) else None
+        payload = self._json(response)
+        message = payload.get("data")
         if response.ok and isinstance(message, dict) and message.get("id"):
             return SendResult("accepted", external_id=str(message["id"]))
         code, detail = self._first_error(payload, response)
@@ -119,18 +115,9 @@ class TelnyxApi(SmsProviderApi):
 
     def check_credentials(self):
         """The balance: free, and refused (10009) on a wrong API key."""
-        try:
-            response = self.session.get(self._url("balance"), headers=self._headers(), timeout=DEFAULT_TIMEOUT)
-        except requests.exceptions.RequestException as exc:
-            return SendResult("retry", error_message=str(exc))
-        try:
-            payload = response.json()
-        except ValueError:
-            payload = {}
-        if response.ok:
-            return SendResult("accepted", external_id="Telnyx")
-        code, detail = self._first_error(payload, response)
-        return SendResult("retry" if response.status_code >= 500 else "error", error_code=code, error_message=detail)
+        return self._check_get(
+            self._url("balance"), lambda payload: "Telnyx", self._first_error, headers=self._headers()
+        )
 
     # Inbound -------------------------------------------------------------
 

@@ -54,6 +54,7 @@ def _url_variants(url):
 
 @register_provider("twilio")
 class TwilioApi(SmsProviderApi):
+    API_BASE_URL = TWILIO_API_BASE_URL
     # https://www.twilio.com/docs/messaging/api/message-resource#message-status-values
     STATUS_TO_SMS_STATE = {
         "accepted": "pending",
@@ -93,8 +94,7 @@ class TwilioApi(SmsProviderApi):
     OPT_OUT_ERRORS = frozenset({"21610"})
 
     def _api_url(self, path):
-        base = (self.config.api_base_url or TWILIO_API_BASE_URL).rstrip("/")
-        return f"{base}/2010-04-01/Accounts/{self.config.account_sid}/{path}"
+        return f"{self._base_url()}/2010-04-01/Accounts/{self.config.account_sid}/{path}"
 
     def _auth(self):
         return (self.config.account_sid, self.config.auth_token)
@@ -108,39 +108,24 @@ class TwilioApi(SmsProviderApi):
         failure, response = self._post(self._api_url("Messages.json"), data, auth=self._auth())
         if failure:
             return failure
-        try:
-            payload = response.json()
-        except ValueError:
-            payload = {}
+        payload = self._json(response)
         if response.ok and payload.get("sid"):
             return SendResult("accepted", external_id=payload["sid"])
-        return SendResult(
-            "error",
-            error_code=str(payload.get("code") or response.status_code),
-            error_message=payload.get("message") or response.text[:200],
-        )
+        code, message = self._error(payload, response)
+        return SendResult("error", error_code=code, error_message=message)
 
     def check_credentials(self):
         """The account resource: free, and refused (20003) on wrong credentials."""
-        base = (self.config.api_base_url or TWILIO_API_BASE_URL).rstrip("/")
-        try:
-            response = self.session.get(
-                f"{base}/2010-04-01/Accounts/{self.config.account_sid}.json", auth=self._auth(), timeout=DEFAULT_TIMEOUT
-            )
-        except requests.exceptions.RequestException as exc:
-            return SendResult("retry", error_message=str(exc))
-        try:
-            payload = response.json()
-        except ValueError:
-            payload = {}
-        payload = payload if isinstance(payload, dict) else {}
-        if response.ok:
-            return SendResult("accepted", external_id=str(payload.get("friendly_name") or self.config.account_sid))
-        return SendResult(
-            "retry" if response.status_code >= 500 else "error",
-            error_code=str(payload.get("code") or response.status_code),
-            error_message=str(payload.get("message") or response.text[:200]),
+        return self._check_get(
+            f"{self._base_url()}/2010-04-01/Accounts/{self.config.account_sid}.json",
+            lambda payload: str(payload.get("friendly_name") or self.config.account_sid),
+            self._error,
+            auth=self._auth(),
         )
+
+    @staticmethod
+    def _error(payload, response):
+        return str(payload.get("code") or response.status_code), str(payload.get("message") or response.text[:200])
 
     def lookup(self, sms, since):
         """Messages from our number to the customer created since ``since`` with the same body."""

@@ -41,7 +41,7 @@ class SmsAccountTest(models.TransientModel):
             raise UserError(
                 _("%s is not a phone number: use the international format (+ country code, number).", self.to_number)
             )
-        if self.env["phone.blacklist"].sudo().search_count([("number", "=", to_number)], limit=1):
+        if self.env["phone.blacklist"]._sms_blacklisted([to_number]):
             raise UserError(_("%s opted out of text messages (phone blacklist): choose another number.", to_number))
         api = account._get_provider_api()
         result = api.send(
@@ -52,7 +52,7 @@ class SmsAccountTest(models.TransientModel):
                 idempotency_key=uuid.uuid4().hex,
             )
         )
-        account._set_reachable(result.status != "retry")
+        account._set_reachable(result.reached)
         if result.status == "accepted":
             return account._notification(
                 "success",
