@@ -1,4 +1,5 @@
 import dataclasses
+import datetime
 import hashlib
 import json
 import logging
@@ -12,6 +13,7 @@ from odoo.exceptions import UserError, ValidationError
 
 from ..tools.compat import Constraint
 from ..tools.phone import normalize_e164
+from ..tools.quiet_hours import format_hour, is_quiet, next_allowed_time, recipient_time_zones, time_zone
 from ..tools.sms_provider import PROVIDERS, InboundSms, ProviderConfig
 
 _logger = logging.getLogger(__name__)
@@ -88,6 +90,14 @@ class SmsAccount(models.Model):
         default=lambda self: self.env._("Reply STOP to receive no more text messages from us."),
         help="Sent to a customer who replies HELP or INFO. Empty: no answer.",
     )
+    quiet_hours = fields.Boolean(
+        help="Automated and scheduled texts wait while it is night for the customer (their local time, read from "
+        "their number); a seller sending one by hand is asked to confirm.",
+    )
+    quiet_hours_start = fields.Float(
+        "Quiet From", default=21.0, help="Customer's local time from which no automated text is sent."
+    )
+    quiet_hours_end = fields.Float("Quiet Until", default=8.0, help="Customer's local time when texts go out again.")
     plivo_auth_id = fields.Char("Auth ID", groups=MANAGER_GROUP)
     plivo_auth_token = secret_field(
         "Auth Token", help="Plivo's Auth Token (Console > Overview). Saved write-only: type it again to change it."
@@ -169,6 +179,19 @@ class SmsAccount(models.Model):
                     _(
                         "%(account)s cannot use the company's Twilio account: that needs a Twilio account and "
                         "Odoo's own Twilio module (sms_twilio, Odoo 19) installed.",
+                        account=account.name,
+                    )
+                )
+
+    @api.constrains("quiet_hours", "quiet_hours_start", "quiet_hours_end")
+    def _check_quiet_hours(self):
+        for account in self.filtered("quiet_hours"):
+            hours = (account.quiet_hours_start, account.quiet_hours_end)
+            if not all(0 <= hour < 24 for hour in hours) or hours[0] == hours[1]:
+                raise ValidationError(
+                    _(
+                        "The quiet hours of %(account)s must start and end at two different times of the day "
+                        "(00:00 to 23:59).",
                         account=account.name,
                     )
                 )
@@ -584,6 +607,58 @@ class SmsAccount(models.Model):
             report = api.delivery_report(outgoing, result.external_id)
             report.sms_uuid = outgoing.idempotency_key
             self._receive("status", dataclasses.asdict(report))
+
+    # Quiet hours ----------------------------------------------------------
+
+    def _quiet_hours_time_zones(self, remote_number, sender_number=None):
+        """The customer's time zones: those of their number, else of our
+        sender number, else the company's."""
+        self.ensure_one()
+        zones = recipient_time_zones(remote_number) or (recipient_time_zones(sender_number) if sender_number else [])
+        return zones or [time_zone(self.company_id.partner_id.tz or "UTC") or time_zone("UTC")]
+
+    def _quiet_hours_until(self, remote_number, sender_number=None, now=None):
+        """When ``remote_number`` is in quiet hours: the (naive UTC) end of
+        them, else False."""
+        self.ensure_one()
+        if not self.quiet_hours:
+            return False
+        moment = (now or fields.Datetime.now()).replace(tzinfo=datetime.UTC)
+        allowed = next_allowed_time(
+            moment,
+            self._quiet_hours_time_zones(remote_number, sender_number),
+            self.quiet_hours_start,
+            self.quiet_hours_end,
+        )
+        return allowed.replace(tzinfo=None) if allowed > moment else False
+
+    def _quiet_hours_notice(self, remote_number, sender_number=None, now=None):
+        """What a seller is told before texting ``remote_number`` during its
+        quiet hours (dict with ``message`` and ``until``), else False."""
+        self.ensure_one()
+        until = self._quiet_hours_until(remote_number, sender_number, now)
+        if not until:
+            return False
+        moment = (now or fields.Datetime.now()).replace(tzinfo=datetime.UTC)
+        zones = self._quiet_hours_time_zones(remote_number, sender_number)
+        quiet_zone = next(
+            zone for zone in zones if is_quiet(moment.astimezone(zone), self.quiet_hours_start, self.quiet_hours_end)
+        )
+        local = moment.astimezone(quiet_zone)
+        wakes = until.replace(tzinfo=datetime.UTC).astimezone(quiet_zone)
+        return {
+            "message": self.env._(
+                "It is %(time)s for this customer (%(zone)s), within the quiet hours from %(start)s to %(end)s. "
+                "Automated texts wait until %(until)s their time.",
+                time=local.strftime("%H:%M"),
+                zone=quiet_zone.key,
+                start=format_hour(self.quiet_hours_start),
+                end=format_hour(self.quiet_hours_end),
+                until=wakes.strftime("%H:%M"),
+            ),
+            "until": fields.Datetime.to_string(until),
+            "local_until": wakes.strftime("%H:%M"),
+        }
 
     @api.model
     def _get_sending_account(self, company):

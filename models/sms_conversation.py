@@ -808,6 +808,9 @@ class SmsConversation(models.Model):
             "phones": phones,
             "remote_number": remote,
             "opted_out": self._opt_out_notice(remote, company) if remote else False,
+            "quiet_hours": default.account_id._quiet_hours_notice(remote, default.number)
+            if remote and default
+            else False,
             "numbers": [{"id": n.id, "number": n.number, "label": n.display_name} for n in numbers],
             "default_number_id": default.id or False,
             "conversation": {
@@ -870,7 +873,10 @@ class SmsConversation(models.Model):
                         "max": sms._sms_max_attempts(),
                         "next_date": fields.Datetime.to_string(sms.sms_next_attempt_date),
                     }
-                    if sms and state == "queued"
+                    if sms and state == "queued" and not sms.sms_quiet_hours_deferred
+                    else False,
+                    "quiet_hours_until": fields.Datetime.to_string(sms.sms_next_attempt_date)
+                    if sms and state == "queued" and sms.sms_quiet_hours_deferred
                     else False,
                     "failure_type": notification.failure_type or False if notification else False,
                     "failure_reason": (notification.failure_reason or notification.format_failure_reason())
@@ -905,7 +911,11 @@ class SmsConversation(models.Model):
         }
 
     @api.model
-    def send_message(self, res_model, res_id, remote_number, number_id, body):
+    def send_message(self, res_model, res_id, remote_number, number_id, body, quiet_hours=False):
+        """Send a seller's text from the pane. During the customer's quiet
+        hours nothing is sent unless ``quiet_hours`` says what the seller
+        chose: ``"now"`` (send anyway) or ``"later"`` (when they end); the
+        answer then holds the ``quiet_hours`` notice to ask them."""
         record_sudo = self._pane_record_sudo(res_model, res_id)
         if not (body or "").strip():
             raise UserError(_("Write a message first."))
@@ -919,6 +929,10 @@ class SmsConversation(models.Model):
             raise UserError(_("Choose one of your numbers to send from."))
         if notice := self._opt_out_notice(remote, number.company_id):
             raise UserError(notice)
+        if quiet_hours not in ("now", "later") and (
+            quiet := number.account_id._quiet_hours_notice(remote, number.number)
+        ):
+            return {"quiet_hours": quiet}
         if not record_sudo.with_env(self.env).has_access("read"):
             # Another seller's record: only the customers of the conversations the user may see there.
             visible = self.search([("res_model", "=", record_sudo._name), ("res_id", "=", record_sudo.id)])
@@ -926,9 +940,9 @@ class SmsConversation(models.Model):
                 raise AccessError(_("You may only answer the customers of the conversations you see on this record."))
         # sudo: a seller answers a conversation they may see on a record they may not edit;
         # the message is authored by them.
-        message = record_sudo.with_context(sms_conversation_number_id=number.id)._message_sms(
-            body, sms_numbers=[remote], author_id=self.env.user.partner_id.id
-        )
+        message = record_sudo.with_context(
+            sms_conversation_number_id=number.id, sms_conversation_quiet_hours_confirmed=quiet_hours == "now"
+        )._message_sms(body, sms_numbers=[remote], author_id=self.env.user.partner_id.id)
         conversation = message.sms_conversation_id.with_env(self.env)
         return {"conversation_id": conversation.id, "message": conversation._pane_message_values(message)[0]}
 

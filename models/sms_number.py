@@ -30,6 +30,13 @@ class SmsNumber(models.Model):
         domain=[("share", "=", False)],
         help="Sellers who send from this number and receive its replies.",
     )
+    rate_limit = fields.Float(
+        "Messages per Second",
+        default=1.0,
+        digits=(16, 2),
+        help="The most this number may send per second, as the provider allows it: 1 for a US long code, more for "
+        "toll-free numbers and short codes. 0: no limit.",
+    )
     team_id = fields.Many2one(
         "crm.team", string="Sales Team", check_company=True, help="Sales team owning this number."
     )
@@ -37,6 +44,11 @@ class SmsNumber(models.Model):
     _number_account_unique = Constraint(
         "unique(number, account_id)", "This number is already registered on this account."
     )
+
+    @api.constrains("rate_limit")
+    def _check_rate_limit(self):
+        if any(number.rate_limit < 0 for number in self):
+            raise ValidationError(_("The messages per second of a number cannot be negative (0: no limit)."))
 
     @api.constrains("number")
     def _check_number(self):

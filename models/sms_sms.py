@@ -1,4 +1,8 @@
+import functools
 import logging
+import time
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from datetime import timedelta
 
 from odoo import api, fields, models
@@ -15,6 +19,11 @@ MAX_SEND_ATTEMPTS = 5
 # Failures found by Odoo itself, before or instead of any provider request.
 LOCAL_ERRORS = frozenset({"blacklist", "missing", "no_sender", "account_archived", "internal"})
 RETRY_BASE_DELAY = 30  # seconds, doubled at each attempt
+
+
+def _clock():
+    """Seconds of a monotonic clock that frozen test clocks leave running."""
+    return time.clock_gettime(time.CLOCK_MONOTONIC)
 
 
 class SmsSms(models.Model):
@@ -38,6 +47,16 @@ class SmsSms(models.Model):
         string="Automatic Answer",
         readonly=True,
         help="Sent by the account itself, not by a seller. The opt-out confirmation reaches the blacklisted number.",
+    )
+    sms_quiet_hours_confirmed = fields.Boolean(
+        "Sent During Quiet Hours",
+        readonly=True,
+        help="A seller confirmed sending this message during the customer's quiet hours.",
+    )
+    sms_quiet_hours_deferred = fields.Boolean(
+        "Waiting for Quiet Hours to End",
+        readonly=True,
+        help="Sent at the next attempt date, when the customer's quiet hours are over.",
     )
     sms_outcome_unknown = fields.Boolean(
         readonly=True,
@@ -115,7 +134,13 @@ class SmsSms(models.Model):
                     self.env.user._is_sms_gateway() and self.env.context.get("sms_conversation_auto_reply")
                 )
                 or False,
+                "sms_quiet_hours_confirmed": len(self) == 1 and self._sms_quiet_hours_confirmed_by_seller(),
             }
+            if number and not values["sms_auto_reply"] and not values["sms_quiet_hours_confirmed"]:
+                # Said at once in the chatter and the pane, not only when the queue comes to it.
+                if until := number.account_id._quiet_hours_until(remote, number.number):
+                    values.update(sms_next_attempt_date=until, sms_quiet_hours_deferred=True)
+                    self.env.ref("sms.ir_cron_sms_scheduler_action").sudo()._trigger(at=until)
             if number and in_conversation:
                 conversation = self.env["sms.conversation"].sudo()._get_or_create(number, remote, record)
                 conversation._touch(preview=sms.body or "", outbound=True)
@@ -123,28 +148,63 @@ class SmsSms(models.Model):
                 sms.mail_message_id.sudo().write({"sms_conversation_id": conversation.id, "sms_direction": "outbound"})
             sms.write(values)
 
+    def _sms_quiet_hours_confirmed_by_seller(self):
+        """Whether the acting user is a seller who confirmed sending during the
+        customer's quiet hours (the pane's or the composer's confirmation).
+        Automations, OdooBot and the SMS Gateway never confirm."""
+        user = self.env.user
+        return bool(
+            self.env.context.get("sms_conversation_quiet_hours_confirmed")
+            and not user._is_superuser()
+            and not user._is_sms_gateway()
+            and user._is_internal()
+        )
+
     # Sending -----------------------------------------------------------
 
     def _send_with_account(self, account, unlink_failed=False, unlink_sent=True):
-        """One provider request per SMS. From the cron, each SMS is marked
-        in flight and committed before its request, and its outcome committed
-        right after: a crash in between leads to a look-up, not a resend. One
-        message's unexpected failure neither stops nor undoes the others."""
+        """One provider request per SMS, several at once: each sender number
+        sends its messages in order, one at a time and never faster than its
+        rate limit, while the other numbers send theirs. From the cron, each
+        SMS is marked in flight and committed before its request, and its
+        outcome committed right after: a crash in between leads to a look-up,
+        not a resend. One message's unexpected failure neither stops nor
+        undoes the others."""
         commit = not in_test_mode()
         api = account._get_provider_api()
         blacklisted = self.env["phone.blacklist"]._sms_blacklisted(self.mapped("number"))
+        to_send = []
         for sms in self:
-            try:
-                if commit:
-                    sms._send_with_account_one(account, api, blacklisted, commit, unlink_failed, unlink_sent)
-                else:
-                    with self.env.cr.savepoint():
-                        sms._send_with_account_one(account, api, blacklisted, commit, unlink_failed, unlink_sent)
-            except Exception as exc:  # noqa: BLE001 - isolated: the others are still sent
-                sms._send_failed_unexpectedly(account, api, exc, commit, unlink_failed, unlink_sent)
+            outgoing = sms._sms_isolated(
+                account,
+                api,
+                commit,
+                unlink_failed,
+                unlink_sent,
+                lambda sms=sms: sms._send_with_account_check(account, api, blacklisted, unlink_failed, unlink_sent),
+            )
+            if outgoing:
+                to_send.append((sms, outgoing))
+        if to_send:
+            self._send_requests(account, api, to_send, commit, unlink_failed, unlink_sent)
+
+    def _sms_isolated(self, account, api, commit, unlink_failed, unlink_sent, step):
+        """Run ``step`` for this SMS alone (in a savepoint in tests, committed
+        from the cron): an unexpected error fails this SMS only."""
+        self.ensure_one()
+        result = None
+        try:
             if commit:
-                # The provider's answer is kept.
-                self.env.cr.commit()  # pylint: disable=invalid-commit
+                result = step()
+            else:
+                with self.env.cr.savepoint():
+                    result = step()
+        except Exception as exc:  # noqa: BLE001 - isolated: the others are still sent
+            self._send_failed_unexpectedly(account, api, exc, commit, unlink_failed, unlink_sent)
+        if commit:
+            # The provider's answer is kept.
+            self.env.cr.commit()  # pylint: disable=invalid-commit
+        return result
 
     def _send_failed_unexpectedly(self, account, api, exc, commit, unlink_failed, unlink_sent):
         """An error of ours (not the provider's answer) while sending: the
@@ -168,7 +228,9 @@ class SmsSms(models.Model):
         except Exception:
             _logger.exception("SMS %s: its failure could not be recorded either", self.id)
 
-    def _send_with_account_one(self, account, api, blacklisted, commit, unlink_failed, unlink_sent):
+    def _send_with_account_check(self, account, api, blacklisted, unlink_failed, unlink_sent):
+        """Refuse, defer or prepare the request of one SMS: returns the
+        ``OutgoingSms`` to send, or None when settled without a request."""
         self.ensure_one()
         outgoing = OutgoingSms(
             to_number=normalize_e164(self.number) or "",
@@ -177,7 +239,6 @@ class SmsSms(models.Model):
             status_callback=account._get_status_callback_url(self.uuid),
             idempotency_key=self.uuid,
         )
-        needs_lookup = self.sms_outcome_unknown
         if not account.active:
             result = SendResult("error", error_code="account_archived")
         elif not self.sms_number_id or not self.sms_number_id.active or self.sms_number_id.account_id != account:
@@ -186,27 +247,113 @@ class SmsSms(models.Model):
             result = SendResult("error", error_code="blacklist")
         elif not outgoing.to_number:
             result = SendResult("error", error_code="missing")
+        elif quiet_until := self._sms_quiet_hours_until(account, outgoing):
+            self._sms_defer_for_quiet_hours(quiet_until)
+            return None
         else:
-            if commit:
-                self.write(
-                    {
-                        "sms_outcome_unknown": True,
-                        "sms_first_attempt_date": self.sms_first_attempt_date or fields.Datetime.now(),
-                    }
-                )
-                # In flight before the request (the savepoint is released by the commit).
-                self.env.cr.commit()  # pylint: disable=invalid-commit
-            result = self._send_one(api, outgoing, needs_lookup)
-        self._apply_send_result(api, account, outgoing, result, needs_lookup, unlink_failed, unlink_sent)
+            return outgoing
+        self._apply_send_result(api, account, outgoing, result, self.sms_outcome_unknown, unlink_failed, unlink_sent)
+        return None
 
-    def _send_one(self, api, outgoing, needs_lookup):
-        """One provider request, or a look-up first when an earlier attempt may have gone through."""
+    def _send_requests(self, account, api, to_send, commit, unlink_failed, unlink_sent):
+        """Send the prepared ``(sms, outgoing)`` pairs. The requests run in
+        threads, which never touch the database; each SMS is marked in flight
+        before its request and its outcome applied as soon as it comes."""
+        limit = max(1, self._sms_send_concurrency())
+        queues = {}
+        for sms, outgoing in to_send:
+            queues.setdefault(sms.sms_number_id, deque()).append((sms, outgoing))
+        intervals = {number: 1 / number.rate_limit if number.rate_limit > 0 else 0 for number in queues}
+        next_start = dict.fromkeys(queues, 0.0)
+        # One provider client (and HTTP session) per number: a session is not shared between threads.
+        apis = {number: type(api)(api.config) for number in queues}
+        in_flight = {}
+        with ThreadPoolExecutor(max_workers=min(limit, len(queues)), thread_name_prefix="sms_send") as pool:
+            while queues or in_flight:
+                now = _clock()
+                busy = {entry[2] for entry in in_flight.values()}
+                for number in list(queues):
+                    if len(in_flight) >= limit:
+                        break
+                    if number in busy or next_start[number] > now:
+                        continue
+                    sms, outgoing = queues[number].popleft()
+                    if not queues[number]:
+                        del queues[number]
+                    next_start[number] = now + intervals[number]
+                    busy.add(number)
+                    needs_lookup = sms.sms_outcome_unknown
+                    since = sms._sms_mark_in_flight(commit)
+                    future = pool.submit(self._send_one, apis[number], sms.id, outgoing, needs_lookup, since)
+                    in_flight[future] = (sms, outgoing, number, needs_lookup)
+                startable = [next_start[number] - now for number in queues if number not in busy]
+                timeout = max(0.0, min(startable)) if startable and len(in_flight) < limit else None
+                done, _running = wait(list(in_flight), timeout=timeout, return_when=FIRST_COMPLETED)
+                for future in done:
+                    sms, outgoing, _number, needs_lookup = in_flight.pop(future)
+                    sms._sms_isolated(
+                        account,
+                        api,
+                        commit,
+                        unlink_failed,
+                        unlink_sent,
+                        functools.partial(
+                            sms._apply_send_result_of,
+                            future,
+                            api,
+                            account,
+                            outgoing,
+                            needs_lookup,
+                            unlink_failed,
+                            unlink_sent,
+                        ),
+                    )
+
+    def _apply_send_result_of(self, future, api, account, outgoing, needs_lookup, unlink_failed, unlink_sent):
+        """Apply the outcome of a finished request (its error is this SMS's failure)."""
+        self._apply_send_result(api, account, outgoing, future.result(), needs_lookup, unlink_failed, unlink_sent)
+
+    def _sms_mark_in_flight(self, commit):
+        """Record the attempt before its request (committed from the cron);
+        returns the date of the first attempt, for a look-up."""
         self.ensure_one()
+        since = self.sms_first_attempt_date or fields.Datetime.now()
+        if commit:
+            self.write({"sms_outcome_unknown": True, "sms_first_attempt_date": since})
+            self.env.cr.commit()  # pylint: disable=invalid-commit
+        return since
+
+    @api.model
+    def _sms_send_concurrency(self):
+        """How many provider requests of one account run at once (setting, 16 by default)."""
+        value = self.env["ir.config_parameter"].sudo().get_param("crm_sms_conversation.send_concurrency", "16")
+        return int(value) if str(value).isdecimal() else 16
+
+    def _sms_quiet_hours_until(self, account, outgoing):
+        """End of the customer's quiet hours when this message must wait for
+        it, else False. Automatic answers (a STOP confirmation, a HELP answer)
+        answer the customer at once, and a seller may confirm a 1:1 text."""
+        self.ensure_one()
+        if self.sms_auto_reply or self.sms_quiet_hours_confirmed:
+            return False
+        return account._quiet_hours_until(outgoing.to_number, outgoing.from_number)
+
+    def _sms_defer_for_quiet_hours(self, until):
+        """Keep the message queued until ``until``, without counting an attempt."""
+        self.ensure_one()
+        self.write({"sms_next_attempt_date": until, "sms_quiet_hours_deferred": True})
+        self.env.ref("sms.ir_cron_sms_scheduler_action").sudo()._trigger(at=until)
+        _logger.info("SMS %s: deferred to %s, the end of the customer's quiet hours", self.id, until)
+
+    @api.model
+    def _send_one(self, api, sms_id, outgoing, needs_lookup, since):
+        """One provider request, or a look-up first when an earlier attempt
+        may have gone through. Runs in a sending thread: no database here."""
         if needs_lookup and not api.supports_idempotency:
-            found = api.lookup(outgoing, self.sms_first_attempt_date or fields.Datetime.now())
+            found = api.lookup(outgoing, since)
             if found:
                 return found
-        _logger.info("Sending SMS %s to %s through %s", self.id, outgoing.to_number, api.code)
+        _logger.info("Sending SMS %s to %s through %s", sms_id, outgoing.to_number, api.code)
         return api.send(outgoing)
 
     def _apply_send_result(self, api, account, outgoing, result, needs_lookup, unlink_failed, unlink_sent):
@@ -228,6 +375,7 @@ class SmsSms(models.Model):
                     failure_type=False,
                     sms_outcome_unknown=False,
                     sms_next_attempt_date=False,
+                    sms_quiet_hours_deferred=False,
                     to_delete=unlink_sent,
                 )
             )
@@ -239,6 +387,7 @@ class SmsSms(models.Model):
                 dict(
                     values,
                     sms_next_attempt_date=next_date,
+                    sms_quiet_hours_deferred=False,
                     sms_outcome_unknown=needs_lookup or result.status == "unknown",
                 )
             )
@@ -275,6 +424,7 @@ class SmsSms(models.Model):
                     sms_outcome_unknown=result.status in ("retry", "unknown")
                     and (needs_lookup or result.status == "unknown"),
                     sms_next_attempt_date=False,
+                    sms_quiet_hours_deferred=False,
                     to_delete=unlink_failed,
                 )
             )

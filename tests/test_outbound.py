@@ -1,4 +1,9 @@
+import itertools
 import json
+import threading
+import time
+from unittest.mock import patch
+from urllib.parse import parse_qsl
 
 import requests
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
@@ -6,7 +11,9 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 from odoo.addons.mail.tests.common import mail_new_test_user
 from odoo.exceptions import UserError
 from odoo.tests import tagged
+from odoo.tools import mute_logger
 
+from ..models.sms_sms import _clock
 from .common import FakeResponse, SmsConversationCase
 
 
@@ -401,3 +408,79 @@ class TestLiveUpdates(SmsConversationCase):
         self.env["sms.conversation"].with_user(self.user_seller_a).mark_read(conversation.id)
         payloads = self._bus_payloads("crm_sms_conversation/status", self.user_seller_c.partner_id)
         self.assertTrue(any(p.get("read") and p["conversation_id"] == conversation.id for p in payloads))
+
+
+@tagged("post_install", "-at_install")
+class TestConcurrentSending(SmsConversationCase):
+    """The queue sends through several numbers at once, each number in order
+    and within its rate limit."""
+
+    def _slow_twilio(self, stamps, latency=0.2, fail_body=None):
+        """Twilio answering after ``latency`` seconds; ``stamps`` gets (body, start, end) of each request."""
+        lock = threading.Lock()
+
+        def answer(count):
+            return FakeResponse(201, {"sid": f"SM{count:032d}", "status": "queued"})
+
+        def handler(request, **kw):
+            body = dict(parse_qsl(request.body))["Body"]
+            start = _clock()
+            time.sleep(latency)
+            if body == fail_body:
+                raise RuntimeError("unexpected failure of the provider client")
+            with lock:
+                stamps.append((body, start, _clock()))
+                return answer(len(stamps))
+
+        return patch.object(type(self), "_api_handlers", {"https://api.twilio.com/": handler})
+
+    def test_numbers_send_side_by_side_each_in_order_and_within_its_rate(self):
+        (self.number_a | self.number_b).rate_limit = 2  # one request every 0.5 s at most
+        for index in range(3):
+            for number, customer in ((self.number_a, "+14155550161"), (self.number_b, "+14155550162")):
+                partner = self._partner(f"Customer {index} {number.number}", phone=customer)
+                partner.with_context(sms_conversation_number_id=number.id)._message_sms(f"{number.number} #{index}")
+        stamps = []
+        with self._slow_twilio(stamps):
+            self._process_queue()
+        by_number = {
+            number.number: [stamp for stamp in stamps if stamp[0].startswith(number.number)]
+            for number in (self.number_a, self.number_b)
+        }
+        for number, sent in by_number.items():
+            self.assertEqual([body for body, _start, _end in sent], [f"{number} #{index}" for index in range(3)])
+            starts = [start for _body, start, _end in sent]
+            for before, after in itertools.pairwise(starts):
+                self.assertGreaterEqual(after - before, 0.5 - 0.01, f"{number} kept to 2 messages per second")
+        first_a, first_b = by_number[self.number_a.number][0], by_number[self.number_b.number][0]
+        self.assertLess(max(first_a[1], first_b[1]), min(first_a[2], first_b[2]), "both numbers sent at once")
+        self.assertFalse(self.env["sms.sms"].search([("state", "=", "outgoing")]), "all sent")
+
+    def test_one_sending_thread_failing_fails_its_message_only(self):
+        partner = self._partner("Two Texts", phone="+14155550163")
+        partner.with_context(sms_conversation_number_id=self.number_a.id)._message_sms("breaks the client")
+        partner.with_context(sms_conversation_number_id=self.number_b.id)._message_sms("goes through")
+        stamps = []
+        with (
+            self._slow_twilio(stamps, latency=0, fail_body="breaks the client"),
+            mute_logger("odoo.addons.crm_sms_conversation.models.sms_sms"),
+        ):
+            self._process_queue()
+        self.assertEqual([body for body, _start, _end in stamps], ["goes through"])
+        broken = self.env["sms.sms"].search([("body", "=", "breaks the client")])
+        self.assertEqual(broken.state, "outgoing", "retried later")
+        self.assertEqual(broken.sms_attempt_count, 1)
+        self.assertTrue(broken.sms_next_attempt_date)
+
+    def test_one_by_one_when_the_setting_says_so(self):
+        self.env["ir.config_parameter"].sudo().set_param("crm_sms_conversation.send_concurrency", "1")
+        (self.number_a | self.number_b).rate_limit = 0
+        for number in (self.number_a, self.number_b):
+            self._partner(f"Via {number.number}", phone="+14155550164").with_context(
+                sms_conversation_number_id=number.id
+            )._message_sms(f"via {number.number}")
+        stamps = []
+        with self._slow_twilio(stamps, latency=0.1):
+            self._process_queue()
+        self.assertEqual(len(stamps), 2)
+        self.assertGreaterEqual(stamps[1][1], stamps[0][2], "the second request starts after the first ends")

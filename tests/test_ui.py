@@ -1,6 +1,7 @@
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, timedelta
 from unittest.mock import patch
+from zoneinfo import ZoneInfo
 
 from odoo import fields
 from odoo.addons.bus.models.bus import channel_with_db, dispatch, hashable
@@ -245,6 +246,26 @@ class TestUi(HttpCase):
             login=self.seller.login,
         )
         self.assertEqual(self.env["sms.consent"].search([("number", "=", "+14155550891")]).keyword, "STOP")
+
+    def test_quiet_hours(self):
+        """Night for the customer: the pane says so, and asks the seller whether to send now or later."""
+        customer = self._partner("Tour Night Owl", phone="+1 415 555 0893")
+        # Quiet hours around the present moment in San Francisco, whenever the test runs.
+        now = fields.Datetime.now().replace(tzinfo=UTC).astimezone(ZoneInfo("America/Los_Angeles"))
+        hour = now.hour + now.minute / 60
+        self.account.write(
+            {"quiet_hours": True, "quiet_hours_start": (hour - 1) % 24, "quiet_hours_end": (hour + 2) % 24}
+        )
+        self.start_tour(
+            f"/odoo/action-base.action_partner_form/{customer.id}",
+            "crm_sms_conversation_tour_quiet_hours",
+            login=self.seller.login,
+        )
+        self._process_queue()
+        sms = self.env["sms.sms"].search([("number", "=", "+14155550893")])
+        states = {text.body: (text.state, text.sms_quiet_hours_deferred) for text in sms}
+        self.assertEqual(states["See you tomorrow"], ("outgoing", True), "waits for the customer's morning")
+        self.assertNotEqual(states["Your order is at the door"][0], "outgoing", "sent at once")
 
     def test_empty_states(self):
         no_phone = self._partner("Tour Nophone")

@@ -26,6 +26,8 @@ class SmsComposer(models.TransientModel):
         "else one assigned to you, else one of your sales teams'.",
     )
 
+    sms_quiet_hours_notice = fields.Char("Quiet Hours", compute="_compute_sms_quiet_hours_notice", groups=SELLER_GROUP)
+
     @api.depends("res_model", "res_id", "composition_mode")
     def _compute_sms_allowed_number_ids(self):
         """Numbers the user may send from: theirs and their teams' (all of the company for SMS managers)."""
@@ -44,18 +46,36 @@ class SmsComposer(models.TransientModel):
                 composer.sms_number_id = False
                 continue
             record = composer._get_records()
-            company = composer._sms_conversation_company()
-            number = composer.recipient_single_number_itf or composer.recipient_single_number
-            region = company.country_id.code
             is_conversation_record = len(record) == 1 and isinstance(record, self.pool["sms.phone.key.mixin"])
-            if is_conversation_record:
-                region = record._sms_phone_region()
             default = Number._get_default_sender(
-                remote_number=normalize_e164(number, region) if number else None,
-                company=company,
+                remote_number=composer._sms_remote_e164() or None,
+                company=composer._sms_conversation_company(),
                 record=record if is_conversation_record else None,
             )
             composer.sms_number_id = default if default in allowed else allowed[:1]
+
+    @api.depends("sms_number_id", "recipient_single_number_itf", "recipient_single_number")
+    def _compute_sms_quiet_hours_notice(self):
+        for composer in self:
+            number = composer.sms_number_id
+            remote = composer._sms_remote_e164() if number and composer.composition_mode == "comment" else False
+            notice = number.account_id._quiet_hours_notice(remote, number.number) if remote else False
+            composer.sms_quiet_hours_notice = notice and _(
+                "%(notice)s Send: the text waits until then. Send Now: it leaves at once.", notice=notice["message"]
+            )
+
+    def _sms_remote_e164(self):
+        """The single recipient's number in E.164, read in the record's country."""
+        self.ensure_one()
+        number = self.recipient_single_number_itf or self.recipient_single_number
+        if not number:
+            return False
+        record = self._get_records()
+        company = self._sms_conversation_company()
+        region = company.country_id.code if company else False
+        if len(record) == 1 and isinstance(record, self.pool["sms.phone.key.mixin"]):
+            region = record._sms_phone_region()
+        return normalize_e164(number, region) or False
 
     def _sms_conversation_company(self):
         """Company of the record an SMS is written on (comment mode only), else False."""
@@ -66,6 +86,31 @@ class SmsComposer(models.TransientModel):
         if not record or not isinstance(record, self.pool["mail.thread"]):
             return False
         return record[:1]._sms_conversation_company()
+
+    def action_send_sms_quiet_hours_now(self):
+        """Send during the customer's quiet hours: the seller confirmed it."""
+        return self.with_context(sms_conversation_quiet_hours_confirmed=True).action_send_sms()
+
+    def _prepare_mass_sms_values(self, records):
+        """Mass SMS of a company with an SMS account go through it (and its
+        queue, blacklist and quiet hours), each from the number a text to that
+        customer would take."""
+        result = super()._prepare_mass_sms_values(records)
+        if not isinstance(records, self.pool["mail.thread"]):
+            return result
+        Account, Number = self.env["sms.account"], self.env["sms.number"]
+        for record in records:
+            values = result[record.id]
+            company = record._sms_conversation_company()
+            account = Account._get_sending_account(company)
+            if values["state"] != "outgoing" or not account:
+                continue
+            in_conversation = isinstance(record, self.pool["sms.phone.key.mixin"])
+            number = Number._get_default_sender(
+                remote_number=values["number"], company=company, record=record if in_conversation else None
+            )
+            values.update(sms_account_id=number.account_id.id or account.id, sms_number_id=number.id)
+        return result
 
     def _action_send_sms(self):
         # sudo: the fields are the sellers' (Odoo 19 checks field groups on every read); the

@@ -13,6 +13,7 @@ import { Dropdown } from "@web/core/dropdown/dropdown";
 import { DropdownItem } from "@web/core/dropdown/dropdown_item";
 import { user } from "@web/core/user";
 import { useService } from "@web/core/utils/hooks";
+import { ConfirmationDialog } from "@web/core/confirmation_dialog/confirmation_dialog";
 import { FormViewDialog } from "@web/views/view_dialogs/form_view_dialog";
 import { countSmsSegments } from "../sms_segments";
 import { MoveConversationDialog } from "./move_dialog";
@@ -148,6 +149,11 @@ export class ConversationPane extends Component {
     }
 
     /** "Retrying (attempt 3 of 5, next at 14:55)" for a message waiting for another attempt. */
+    quietHoursLabel(message) {
+        const time = deserializeDateTime(message.quiet_hours_until).toLocaleString(DateTime.DATETIME_SHORT);
+        return _t("Waiting for the customer's quiet hours to end (sent at %(time)s)", { time });
+    }
+
     retryLabel(message) {
         if (!message.retry) {
             return "";
@@ -378,7 +384,7 @@ export class ConversationPane extends Component {
         }
     }
 
-    async send() {
+    async send(quietHours = false) {
         if (!this.canSend) {
             return;
         }
@@ -386,14 +392,34 @@ export class ConversationPane extends Component {
         this.scroll.stickToBottom = true;
         this.composer.body = "";
         this.composer.templateId = false;
+        let result;
         try {
-            await this.pane.send({ numberId: this.composer.numberId, body });
+            result = await this.pane.send({ numberId: this.composer.numberId, body, quietHours });
         } catch (error) {
             // Not sent: the seller gets the text back, to correct it.
             Object.assign(this.composer, { body, templateId });
             throw error;
         }
+        if (result?.quiet_hours) {
+            // Not sent yet: the text stays in the composer until the seller chooses.
+            Object.assign(this.composer, { body, templateId });
+            this.askQuietHours(result.quiet_hours);
+            return;
+        }
         this.textareaRef.el?.focus();
+    }
+
+    /** The customer's night: send now anyway, or when their quiet hours end. */
+    askQuietHours(notice) {
+        this.dialog.add(ConfirmationDialog, {
+            title: _t("Quiet hours"),
+            body: notice.message,
+            confirmLabel: _t("Send Now"),
+            confirm: () => this.send("now"),
+            cancelLabel: _t("Send at %(time)s their time", { time: notice.local_until }),
+            cancel: () => this.send("later"),
+            dismiss: () => this.textareaRef.el?.focus(),
+        });
     }
 }
 

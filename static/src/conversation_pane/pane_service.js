@@ -196,18 +196,22 @@ export class ConversationPaneService {
         }
     }
 
-    async send({ numberId, body }) {
+    /**
+     * Send a text. During the customer's quiet hours the server sends nothing
+     * unless `quietHours` says what the seller chose ("now" or "later"): the
+     * result then holds the `quiet_hours` notice to ask them.
+     */
+    async send({ numberId, body, quietHours = false }) {
         const data = this.state.data;
         this.state.sending = true;
         try {
-            const result = await this.orm.call(CONVERSATION_MODEL, "send_message", [
-                data.record.model,
-                data.record.id,
-                data.remote_number,
-                numberId,
-                body,
-            ]);
-            if (data !== this.state.data) {
+            const result = await this.orm.call(
+                CONVERSATION_MODEL,
+                "send_message",
+                [data.record.model, data.record.id, data.remote_number, numberId, body],
+                { quiet_hours: quietHours }
+            );
+            if (data !== this.state.data || result.quiet_hours) {
                 return result;
             }
             if (result.conversation_id !== this.conversationId) {

@@ -681,3 +681,53 @@ registry.category("web_tour.tours").add("crm_sms_conversation_tour_opted_out", {
         },
     ],
 });
+
+registry.category("web_tour.tours").add("crm_sms_conversation_tour_quiet_hours", {
+    steps: () => [
+        {
+            content: "A customer in their quiet hours: open the pane from the chatter",
+            trigger: ".o-mail-Chatter .o_crm_sms_conversation_chatter_text",
+            run: "click",
+        },
+        {
+            content: "The pane says it is night for the customer before the seller types",
+            trigger: `${PANE} .o_crm_sms_conversation_quiet_hours:contains('for this customer (America/Los_Angeles)')`,
+        },
+        {
+            content: "Write a text and send it",
+            trigger: `${PANE} .o_crm_sms_conversation_input`,
+            run: "edit See you tomorrow",
+        },
+        {
+            trigger: `${PANE} .o_crm_sms_conversation_send:enabled`,
+            run: "click",
+        },
+        {
+            content: "The seller is asked: send it when the quiet hours end",
+            trigger: ".modal .modal-footer button:contains('their time')",
+            run: "click",
+        },
+        {
+            content: "Posted, and waiting for the customer's morning",
+            trigger: `${PANE} .o_crm_sms_conversation_message_outbound:contains('See you tomorrow') .o_crm_sms_conversation_state_quiet_hours`,
+        },
+        {
+            content: "Another text, urgent this time",
+            trigger: `${PANE} .o_crm_sms_conversation_input`,
+            run: "edit Your order is at the door",
+        },
+        {
+            trigger: `${PANE} .o_crm_sms_conversation_send:enabled`,
+            run: "click",
+        },
+        {
+            content: "Send it now anyway",
+            trigger: ".modal .modal-footer button:contains('Send Now')",
+            run: "click",
+        },
+        {
+            content: "Sent at once: no quiet-hours wait on it",
+            trigger: `${PANE} .o_crm_sms_conversation_message_outbound:contains('Your order is at the door'):not(:has(.o_crm_sms_conversation_state_quiet_hours))`,
+        },
+    ],
+});
