@@ -15,3 +15,4 @@ from . import test_account_checks
 from . import test_telnyx
 from . import test_plivo
 from . import test_fuzz
+from . import test_mms
