@@ -258,7 +258,9 @@ class TestMmsDownload(MmsCase):
         self.assertEqual(
             files.mapped("error"), ["over 1048576", str(len(big)), "application/x-msdownload", "image/jpeg"]
         )
-        self.assertLess(streamed_big.raw.bytes_read, 1024 * 1024 + 2 * MEDIA_CHUNK_BYTES, "reading stopped at the limit")
+        self.assertLess(
+            streamed_big.raw.bytes_read, 1024 * 1024 + 2 * MEDIA_CHUNK_BYTES, "reading stopped at the limit"
+        )
         self.assertEqual(declared_big.raw.bytes_read, 0, "refused on its announced size, before reading")
         too_big = "[Picture not kept: it is larger than the 1 MB limit (Settings > CRM > Text Messages).]"
         self.assertEqual(
