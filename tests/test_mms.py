@@ -9,6 +9,7 @@ from unittest.mock import patch
 import requests
 from freezegun import freeze_time
 
+from odoo.exceptions import UserError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
@@ -233,7 +234,8 @@ class TestMmsDownload(MmsCase):
         self.assertIn(self.url_open(f"/web/content/{picture['id']}?access_token=wrong").status_code, (403, 404))
 
     def test_refused_files_leave_a_note_without_retry(self):
-        self.env["ir.config_parameter"].sudo().set_param(MAX_SIZE_PARAM, "1")
+        self.env["res.config.settings"].create({"sms_media_max_size_mb": 1}).execute()
+        self.assertEqual(self.env["ir.config_parameter"].sudo().get_param(MAX_SIZE_PARAM), "1")
         big = JPEG[:20] + b"\x00" * (3 * 1024 * 1024)
         streamed_big = media_response(200, big, "image/jpeg")
         declared_big = media_response(200, big, "image/jpeg", {"Content-Length": str(len(big))})
@@ -358,3 +360,14 @@ class TestMmsDownload(MmsCase):
             self._run_media_cron()
         self.assertEqual(message.attachment_ids.mapped("name"), ["picture-1.png"])
         self.assertEqual(message.attachment_ids.mimetype, "image/png")
+
+        # The wizard sends a picture alone; it refuses a reply with neither text nor picture.
+        Wizard = self.env["sms.simulate.reply"].with_user(self.user_seller_c)
+        values = {"number_id": self.number_sim.id, "from_number": self.customer_number}
+        with self.assertRaises(UserError):
+            Wizard.create(values).action_send()
+        Wizard.create(dict(values, with_picture=True)).action_send()
+        self.assertEqual(
+            self.env["sms.media"].sudo().search([], order="id desc", limit=1).message_id.sms_conversation_id,
+            event.conversation_id,
+        )

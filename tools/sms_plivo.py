@@ -186,7 +186,7 @@ class PlivoApi(SmsProviderApi):
             to_number=self._e164(self._required(values, "To")),
             body=body,
             num_media=media,
-            media=self.numbered_media(values, "Media", "MediaContentType"),
+            media=self._numbered_media(values, "Media", "MediaContentType"),
         )
 
     def parse_status(self, params):

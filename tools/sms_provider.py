@@ -257,7 +257,7 @@ class SmsProviderApi:
 
     # Inbound -------------------------------------------------------------
 
-    def media_pairs(self, pairs):
+    def _media_pairs(self, pairs):
         """``InboundSms.media`` of (url, content type) pairs read from a payload:
         the first ``MAX_MEDIA`` with an https or http URL, the others ignored."""
         kept = []
@@ -266,14 +266,14 @@ class SmsProviderApi:
                 kept.append([url, content_type if isinstance(content_type, str) else ""])
         return kept[:MAX_MEDIA]
 
-    def numbered_media(self, values, url_key, type_key):
-        """``media_pairs`` of numbered form fields (MediaUrl0, MediaContentType0, ...), by number."""
+    def _numbered_media(self, values, url_key, type_key):
+        """``_media_pairs`` of numbered form fields (MediaUrl0, MediaContentType0, ...), by number."""
         numbered = []
         for key, url in values.items():
             suffix = key[len(url_key) :]
             if key.startswith(url_key) and 0 < len(suffix) <= 3 and suffix.isascii() and suffix.isdecimal():
                 numbered.append((int(suffix), url, values.get(type_key + suffix)))
-        return self.media_pairs((url, content_type) for _number, url, content_type in sorted(numbered))
+        return self._media_pairs((url, content_type) for _number, url, content_type in sorted(numbered))
 
     def download_media(self, url, max_bytes, allowed_types=media.ALLOWED_TYPES):
         """Fetch one file of an inbound message; returns a ``MediaDownload``.
@@ -374,10 +374,10 @@ class SmsProviderApi:
                 chunks.append(chunk)
         except requests.exceptions.RequestException as exc:
             return MediaDownload("retry", error_message=str(exc))
-        return self.media_result(declared, b"".join(chunks), max_bytes, allowed_types)
+        return self._media_result(declared, b"".join(chunks), max_bytes, allowed_types)
 
     @staticmethod
-    def media_result(declared, data, max_bytes, allowed_types=media.ALLOWED_TYPES):
+    def _media_result(declared, data, max_bytes, allowed_types=media.ALLOWED_TYPES):
         """The ``MediaDownload`` of a file received whole: kept, or refused with the reason."""
         if len(data) > max_bytes:
             return MediaDownload("refused", error_code="size", error_message=str(len(data)))

@@ -138,7 +138,7 @@ class SimulatorApi(SmsProviderApi):
                 raise InvalidPayload(f"missing field {key}")
         if values.get("body") is None:
             raise InvalidPayload("missing field body")
-        files = self.numbered_media(values, "media", "media_type")
+        files = self._numbered_media(values, "media", "media_type")
         return InboundSms(
             external_id=values["id"],
             from_number=values["from"],
@@ -150,7 +150,7 @@ class SimulatorApi(SmsProviderApi):
 
     def download_media(self, url, max_bytes, allowed_types=media.ALLOWED_TYPES):
         if url == PHOTO_URL:
-            return self.media_result("image/png", sample_png(), max_bytes, allowed_types)
+            return self._media_result("image/png", sample_png(), max_bytes, allowed_types)
         status = url.removeprefix(MEDIA_ROOT)
         if status in ("404", "503"):
             return MediaDownload("retry", error_code=status, error_message="Simulated provider error.")

@@ -169,7 +169,7 @@ class TelnyxApi(SmsProviderApi):
             to_number=self._phone(recipients[0], "to"),
             body=text,
             num_media=len(media),
-            media=self.media_pairs(
+            media=self._media_pairs(
                 (item.get("url"), item.get("content_type")) for item in media if isinstance(item, dict)
             ),
         )

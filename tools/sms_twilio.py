@@ -193,7 +193,7 @@ class TwilioApi(SmsProviderApi):
             to_number=self._required(params, "To"),
             body=body,
             num_media=int(num_media),
-            media=self.numbered_media(values, "MediaUrl", "MediaContentType"),
+            media=self._numbered_media(values, "MediaUrl", "MediaContentType"),
         )
 
     def parse_status(self, params):
