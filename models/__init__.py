@@ -4,6 +4,7 @@ from . import sms_number
 from . import sms_conversation
 from . import sms_consent
 from . import sms_event
+from . import sms_media
 from . import sms_webhook_nonce
 from . import sms_sms
 from . import sms_tracker

@@ -4,6 +4,7 @@ from ..tools import keywords
 from .phone_blacklist import OPT_IN_LIFTS_MANUAL_PARAM
 from .sms_conversation import KEYWORD_PARAMS
 from .sms_event import DEFAULT_RETENTION_DAYS, RETENTION_PARAM
+from .sms_media import DEFAULT_MAX_SIZE_MB, MAX_SIZE_PARAM
 
 
 class ResConfigSettings(models.TransientModel):
@@ -15,6 +16,14 @@ class ResConfigSettings(models.TransientModel):
         default=DEFAULT_RETENTION_DAYS,
         help="Processed and failed provider events (with what the provider sent) are deleted after this many "
         "days. 0 keeps them forever.",
+    )
+
+    sms_media_max_size_mb = fields.Integer(
+        "Largest File Kept (MB)",
+        config_parameter=MAX_SIZE_PARAM,
+        default=DEFAULT_MAX_SIZE_MB,
+        help="Pictures and other files of received messages larger than this are not downloaded: the message "
+        "says so instead. Providers send at most 5 MB per message.",
     )
 
     sms_opt_out_keywords = fields.Char(

@@ -533,9 +533,10 @@ class SmsAccount(models.Model):
         wake = bool(event_id) and Event._trigger_processing(notify=False)
         return event_id, wake
 
-    def _simulate_inbound(self, to_number, from_number, body):
-        """Receive ``body`` from ``from_number`` on our number ``to_number``
-        (E.164) as a Simulator webhook call would; returns the ``sms.event``."""
+    def _simulate_inbound(self, to_number, from_number, body, media=None):
+        """Receive ``body`` (and ``media``, ``InboundSms.media`` pairs) from
+        ``from_number`` on our number ``to_number`` (E.164) as a Simulator
+        webhook call would; returns the ``sms.event``."""
         self.ensure_one()
         if self.provider != "simulator":
             raise UserError(_("Replies can only be simulated on numbers of a Simulator account."))
@@ -544,17 +545,28 @@ class SmsAccount(models.Model):
             raise UserError(
                 _("%s is not a phone number: write it in international format (+ country code, number).", from_number)
             )
-        inbound = InboundSms(external_id=f"SIMIN{uuid.uuid4().hex}", from_number=sender, to_number=to_number, body=body)
+        media = [list(pair) for pair in media or []]
+        inbound = InboundSms(
+            external_id=f"SIMIN{uuid.uuid4().hex}",
+            from_number=sender,
+            to_number=to_number,
+            body=body,
+            num_media=len(media),
+            media=media,
+        )
         return self._receive("inbound", dataclasses.asdict(inbound))
 
     def _process_inbound(self, inbound):
-        """Route an ``InboundSms`` to its conversation and post it there."""
+        """Route an ``InboundSms`` to its conversation and post its text there;
+        its files are queued for the download cron."""
         self.ensure_one()
         number = self.env["sms.number"].with_context(active_test=False)._get_by_e164(inbound.to_number, self)
         if not number:
             raise ValueError(f"{inbound.to_number} is not a number of account {self.name}")
         conversation = self.env["sms.conversation"]._route_inbound(number, inbound.from_number)
         message = conversation._post_inbound(inbound)
+        # Downloaded afterwards by their own cron: the text never waits for them.
+        self.env["sms.media"]._queue(self, message, inbound.media)
         conversation._apply_consent_keywords(message, inbound.body)
         conversation._notify_inbound(message)
         conversation._notify_owner_without_right()

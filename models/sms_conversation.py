@@ -10,6 +10,7 @@ from odoo.tools import format_date
 from ..tools import keywords
 from ..tools.compat import Constraint
 from ..tools.phone import normalize_e164
+from ..tools.sms_simulator import PHOTO_URL as SIMULATOR_PHOTO_URL
 from .res_users import GATEWAY_XMLID
 
 _logger = logging.getLogger(__name__)
@@ -34,6 +35,8 @@ KEYWORD_PARAMS = {
 # Models a conversation can be linked to, in the order of routing rule 4 for
 # the types they hold (see ``_routing_record_type_rank``).
 CONVERSATION_MODELS = ("res.partner", "crm.lead")
+# Pictures the pane shows inline; other files are links.
+INLINE_IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
 
 ROUTING_RULES = [
     ("single", "Single candidate"),
@@ -467,8 +470,10 @@ class SmsConversation(models.Model):
         self.ensure_one()
         record = self._get_record()
         body = inbound.body
-        if inbound.num_media:
-            body = _("%(body)s\n[%(count)s attachment(s) not shown]", body=body, count=inbound.num_media).strip()
+        # Files counted by the provider without a URL to download them from.
+        missing = inbound.num_media - len(inbound.media)
+        if missing > 0:
+            body = _("%(body)s\n[%(count)s attachment(s) not shown]", body=body, count=missing).strip()
         author = record._sms_routing_author(self.remote_number)
         message = record.with_context(mail_create_nosubscribe=True, mail_notify_force_send=False).message_post(
             body=body,
@@ -480,7 +485,8 @@ class SmsConversation(models.Model):
             sms_conversation_id=self.id,
             sms_direction="inbound",
         )
-        self._touch(message.date, preview=inbound.body, inbound=True)
+        preview = inbound.body or (_("Picture") if inbound.media else "")
+        self._touch(message.date, preview=preview, inbound=True)
         return message
 
     def _get_inbound_recipients(self):
@@ -574,7 +580,7 @@ class SmsConversation(models.Model):
             user.partner_id._bus_send(notification_type, payload)
 
     def _notify_status(self, messages):
-        """Tell open panes that the delivery state of ``messages`` changed."""
+        """Tell open panes that ``messages`` changed: their delivery state, their files."""
         for conversation in self:
             mine = messages.filtered(lambda m, c=conversation: m.sms_conversation_id == c)
             senders = mine.author_id.user_ids.filtered(lambda u: not u.share)
@@ -849,6 +855,12 @@ class SmsConversation(models.Model):
                 ]
             )
         }
+        downloading = {
+            message.id: count
+            for message, count in self.env["sms.media"]
+            .sudo()
+            ._read_group([("message_id", "in", messages.ids), ("state", "=", "pending")], ["message_id"], ["__count"])
+        }
         values = []
         for message in messages:
             notification = by_message.get(message.id)
@@ -882,9 +894,28 @@ class SmsConversation(models.Model):
                     "failure_reason": (notification.failure_reason or notification.format_failure_reason())
                     if notification and notification.notification_status in ("exception", "bounce")
                     else False,
+                    "attachments": self._pane_attachment_values(message.sudo().attachment_ids),
+                    "downloading": downloading.get(message.id, 0),
                 }
             )
         return values
+
+    @api.model
+    def _pane_attachment_values(self, attachments):
+        """Files of a message as the pane shows them: pictures inline, others as
+        links, through the access token of the files the download cron attached
+        (whoever sees the conversation may not read the record)."""
+        return [
+            {
+                "id": attachment.id,
+                "name": attachment.name,
+                "mimetype": attachment.mimetype,
+                # Browsers do not show HEIC pictures: a link.
+                "is_image": attachment.mimetype in INLINE_IMAGE_TYPES,
+                "access_token": attachment.access_token or False,
+            }
+            for attachment in attachments.sorted("id")
+        ]
 
     @api.model
     def get_messages(self, conversation_id, before_id=False, limit=30):
@@ -1094,14 +1125,18 @@ class SmsConversation(models.Model):
         self.sudo().search([("res_model", "=", records._name), ("res_id", "in", records.ids)]).unlink()
 
     @api.model
-    def simulate_inbound(self, conversation_id, body):
-        """A customer's reply on a Simulator conversation (demo, browser tests)."""
+    def simulate_inbound(self, conversation_id, body, with_picture=False):
+        """A customer's reply on a Simulator conversation (demo, browser tests),
+        with a picture that the download cron fetches when ``with_picture``."""
         conversation = self.browse(int(conversation_id)).exists()
         if not conversation or conversation.account_provider != "simulator":
             raise UserError(_("Replies can only be simulated on conversations of a Simulator number."))
         conversation.check_access("read")
         event = conversation.account_id.sudo()._simulate_inbound(
-            conversation.number_id.number, conversation.remote_number, body
+            conversation.number_id.number,
+            conversation.remote_number,
+            body,
+            media=[(SIMULATOR_PHOTO_URL, "image/png")] if with_picture else None,
         )
         landed = event.sudo().conversation_id
         return {"conversation_id": landed.id, "res_model": landed.res_model, "res_id": landed.res_id}

@@ -16,3 +16,4 @@ from . import test_telnyx
 from . import test_plivo
 from . import test_fuzz
 from . import test_quiet_hours
+from . import test_mms

@@ -38,6 +38,8 @@ KNOWN_KEYS = [
     "MessageSid", "SmsSid", "From", "To", "Body", "NumMedia", "MessageStatus", "SmsStatus", "ErrorCode",
     "ErrorMessage", "MessageUUID", "Text", "Type", "Status", "Sequence", "Media0", "id", "from", "to",
     "body", "status", "num_media", "error_code", "data", "payload", "event_type",
+    "MediaUrl0", "MediaContentType0", "MediaUrl1", "Media1", "MediaCount", "media0", "media_type0", "url",
+    "content_type",
 ]  # fmt: skip
 texts = st.one_of(
     st.text(max_size=40),

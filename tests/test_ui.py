@@ -9,6 +9,7 @@ from odoo.addons.bus.websocket import WebsocketConnectionHandler
 from odoo.addons.mail.tests.common import mail_new_test_user
 from odoo.tests import HttpCase, tagged
 
+from ..tools.sms_simulator import PHOTO_URL as SIMULATOR_PHOTO_URL
 from .common import HAS_MOBILE
 
 LIST_URL = "/odoo/action-crm_sms_conversation.sms_conversation_action"
@@ -42,8 +43,8 @@ class TestUi(HttpCase):
             {"name": name, "country_id": self.env.ref("base.us").id, "user_id": self.seller.id, **values}
         )
 
-    def _inbound(self, from_number, body, number=None):
-        event = self.account._simulate_inbound((number or self.number).number, from_number, body)
+    def _inbound(self, from_number, body, number=None, media=None):
+        event = self.account._simulate_inbound((number or self.number).number, from_number, body, media=media)
         self.assertEqual(event.state, "done", event.error)
         return event.conversation_id
 
@@ -101,8 +102,14 @@ class TestUi(HttpCase):
         self._send(lucy, "+14155550861", "Yes we do, every Tuesday.")
         self._process_queue()
         # More than a page of history: the oldest messages load when scrolling up.
-        for index in range(30):
+        for index in range(29):
             self._inbound("+14155550861", f"Follow-up question {index + 1}")
+        # The latest one with a picture, downloaded by its cron.
+        self._inbound("+14155550861", "Follow-up question 30", media=[(SIMULATOR_PHOTO_URL, "image/png")])
+        self.env.flush_all()
+        self.env.ref("crm_sms_conversation.ir_cron_sms_media_download").sudo().method_direct_trigger()
+        self.env.invalidate_all()
+        self.assertEqual(conversation.message_ids[:1].attachment_ids.mapped("name"), ["picture-1.png"])
         self.assertEqual(conversation.unread_count, 31)
 
         self.start_tour(LIST_URL, "crm_sms_conversation_tour_list", login=self.seller.login)

@@ -93,6 +93,9 @@ class PlivoApi(SmsProviderApi):
     # Plivo blocks a number that replied STOP and fails further messages with error 200
     # (support.plivo.com, "Can I reply to customers who have opted out?").
     OPT_OUT_ERRORS = frozenset({"200"})
+    # Files of inbound MMS are on the API's host or on Plivo's media host; both want the credentials.
+    MEDIA_BASIC_AUTH = True
+    MEDIA_AUTH_HOSTS = frozenset({"api.plivo.com", "media.plivo.com"})
 
     def _url(self, path):
         return f"{self._base_url()}/v1/Account/{self.config.account_sid}/{path}"
@@ -170,16 +173,20 @@ class PlivoApi(SmsProviderApi):
         return f"+{number}" if number.isascii() and number.isdecimal() else number
 
     def parse_inbound(self, params):
+        """An SMS has its text in Text; an MMS in Body, with its files' URLs in
+        Media0, Media1... (numbered from 0 or 1) and their count in MediaCount."""
         values = dict(params)
-        if "Text" not in values:
+        body = values.get("Text", values.get("Body"))
+        if body is None:
             raise InvalidPayload("missing field Text")
         media = sum(1 for key in values if key.startswith("Media") and key[5:].isdecimal())
         return InboundSms(
             external_id=self._required(values, "MessageUUID"),
             from_number=self._e164(self._required(values, "From")),
             to_number=self._e164(self._required(values, "To")),
-            body=values["Text"],
+            body=body,
             num_media=media,
+            media=self._numbered_media(values, "Media", "MediaContentType"),
         )
 
     def parse_status(self, params):

@@ -7,12 +7,23 @@ turn into Odoo states.
 """
 
 import dataclasses
+import socket
+import time
+import urllib.parse
 
 import requests
 from urllib3.exceptions import NewConnectionError
 
+from . import media
+
 # How long to wait for a provider, in seconds: (connect, read).
 DEFAULT_TIMEOUT = (5, 15)
+# Files of one inbound message kept at most (Twilio's and Plivo's limit): more are not downloaded.
+MAX_MEDIA = 10
+# A media download: redirects followed at most, seconds it may last in all, bytes read at a time.
+MEDIA_MAX_REDIRECTS = 3
+MEDIA_DOWNLOAD_SECONDS = 60
+MEDIA_CHUNK_BYTES = 64 * 1024
 
 PROVIDERS = {}
 
@@ -79,7 +90,10 @@ class InboundSms:
     from_number: str
     to_number: str
     body: str
+    # Files the provider counted (some may lack a URL).
     num_media: int = 0
+    # The files: [url, declared content type ("" when not given)] pairs, in the message's order.
+    media: list = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass
@@ -92,6 +106,27 @@ class StatusReport:
     sms_uuid: str = ""
     # Order of the provider's reports of one message, when it numbers them (Plivo): 0 otherwise.
     sequence: int = 0
+
+
+@dataclasses.dataclass
+class MediaDownload:
+    """Outcome of one media download.
+
+    ``status`` is one of:
+
+    - ``ok``: ``content`` is the file, ``content_type`` what it really is;
+    - ``retry``: the provider was not reached, or answered an error
+      (``error_code`` is its HTTP status): try again later;
+    - ``refused``: never to be tried again; ``error_code`` says why: ``size``
+      (over the limit), ``type`` (not allowed), ``mismatch`` (the bytes are
+      not what the type says), ``address`` (not https, or a private address).
+    """
+
+    status: str
+    content: bytes = b""
+    content_type: str = ""
+    error_code: str = ""
+    error_message: str = ""
 
 
 def request_surely_not_sent(exc):
@@ -139,6 +174,10 @@ class SmsProviderApi:
     OPT_OUT_ERRORS = frozenset()
     # Whether resending with the same idempotency key can never duplicate.
     supports_idempotency = False
+    # Whether the provider's media URLs want HTTP basic authentication (account id and token),
+    # rather than being pre-signed; the hosts given the credentials, besides the API's own.
+    MEDIA_BASIC_AUTH = False
+    MEDIA_AUTH_HOSTS = frozenset()
 
     def __init__(self, config, session=None):
         self.config = config
@@ -186,7 +225,8 @@ class SmsProviderApi:
                 SendResult(
                     "retry",
                     error_code=str(response.status_code),
-                    error_message=response.text[:200],
+                    # A streamed body is not read: it may be anything, of any size.
+                    error_message=(response.reason or "") if kwargs.get("stream") else response.text[:200],
                     retry_after=min(int(retry_after), 3600) if retry_after.isascii() and retry_after.isdecimal() else 0,
                 ),
                 response,
@@ -216,6 +256,135 @@ class SmsProviderApi:
         return SendResult("error", error_code=code, error_message=message)
 
     # Inbound -------------------------------------------------------------
+
+    def _media_pairs(self, pairs):
+        """``InboundSms.media`` of (url, content type) pairs read from a payload:
+        the first ``MAX_MEDIA`` with an https or http URL, the others ignored."""
+        kept = []
+        for url, content_type in pairs:
+            if isinstance(url, str) and url.lower().startswith(("https://", "http://")):
+                kept.append([url, content_type if isinstance(content_type, str) else ""])
+        return kept[:MAX_MEDIA]
+
+    def _numbered_media(self, values, url_key, type_key):
+        """``_media_pairs`` of numbered form fields (MediaUrl0, MediaContentType0, ...), by number."""
+        numbered = []
+        for key, url in values.items():
+            suffix = key[len(url_key) :]
+            if key.startswith(url_key) and 0 < len(suffix) <= 3 and suffix.isascii() and suffix.isdecimal():
+                numbered.append((int(suffix), url, values.get(type_key + suffix)))
+        return self._media_pairs((url, content_type) for _number, url, content_type in sorted(numbered))
+
+    def download_media(self, url, max_bytes, allowed_types=media.ALLOWED_TYPES):
+        """Fetch one file of an inbound message; returns a ``MediaDownload``.
+
+        Every request has a timeout, and the whole download a deadline. The
+        body is streamed and reading stops past ``max_bytes``. Only https URLs
+        resolving to public addresses are fetched, redirects included (each
+        followed by hand and checked), unless the account's API is itself on
+        a local address (a test server). The account's credentials go to the
+        provider's own hosts only, never to where they redirect.
+        """
+        deadline = time.monotonic() + MEDIA_DOWNLOAD_SECONDS
+        for _hop in range(MEDIA_MAX_REDIRECTS + 1):
+            refusal = self._check_media_address(url)
+            if refusal:
+                return refusal
+            failure, response = self._request(
+                "GET", url, stream=True, allow_redirects=False, **self._media_request_kwargs(url)
+            )
+            if response is None:
+                return MediaDownload("retry", error_code=failure.error_code, error_message=failure.error_message)
+            with response:
+                if response.is_redirect:
+                    url = urllib.parse.urljoin(url, response.headers["Location"])
+                    continue
+                if not response.ok:
+                    return MediaDownload(
+                        "retry", error_code=str(response.status_code), error_message=response.reason or ""
+                    )
+                return self._read_media(response, max_bytes, allowed_types, deadline)
+        return MediaDownload("refused", error_code="address", error_message="too many redirects")
+
+    def _media_request_kwargs(self, url):
+        """Arguments of the request fetching ``url``: the credentials, for the provider's own hosts."""
+        if not self.MEDIA_BASIC_AUTH:
+            return {}
+        host = urllib.parse.urlsplit(url).hostname
+        own_hosts = self.MEDIA_AUTH_HOSTS | {urllib.parse.urlsplit(self._base_url()).hostname}
+        return {"auth": (self.config.account_sid, self.config.auth_token)} if host and host in own_hosts else {}
+
+    def _check_media_address(self, url):
+        """A refusing (or, when the host cannot be resolved, retrying)
+        ``MediaDownload`` for a URL that is not to be fetched; None otherwise."""
+        parts = urllib.parse.urlsplit(url)
+        if not parts.hostname:
+            return MediaDownload("refused", error_code="address", error_message=f"no host in {url!r}")
+        if self._api_is_local():
+            return None
+        if parts.scheme != "https":
+            return MediaDownload("refused", error_code="address", error_message=f"not an https URL: {url}")
+        try:
+            addresses = self._resolve_host(parts.hostname, parts.port or 443)
+        except OSError as exc:
+            return MediaDownload("retry", error_message=f"{parts.hostname} could not be resolved: {exc}")
+        private = [address for address in addresses if not media.is_public_address(address)]
+        if private or not addresses:
+            return MediaDownload(
+                "refused",
+                error_code="address",
+                error_message=f"{parts.hostname} resolves to a private address ({', '.join(private)})",
+            )
+        return None
+
+    def _api_is_local(self):
+        """Whether the account's API Base URL (not the provider's) is on this
+        machine or a private network: a test server, whose media are local too."""
+        host = urllib.parse.urlsplit(self.config.api_base_url or "").hostname
+        if not host:
+            return False
+        try:
+            addresses = self._resolve_host(host, 443)
+        except OSError:
+            return False
+        return bool(addresses) and not any(media.is_public_address(address) for address in addresses)
+
+    @staticmethod
+    def _resolve_host(host, port):
+        """The IP addresses ``host`` resolves to (raises OSError when it does not)."""
+        return {info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)}
+
+    def _read_media(self, response, max_bytes, allowed_types, deadline):
+        """Read a streamed answer, stopping past ``max_bytes``, and check what it holds."""
+        declared = media.mimetype(response.headers.get("Content-Type"))
+        if declared not in media.GENERIC_TYPES and not media.is_allowed(declared, allowed_types):
+            # Refused before its body is read.
+            return MediaDownload("refused", error_code="type", error_message=declared)
+        length = response.headers.get("Content-Length", "")
+        if length.isascii() and length.isdecimal() and int(length) > max_bytes:
+            return MediaDownload("refused", error_code="size", error_message=length)
+        chunks, size = [], 0
+        try:
+            for chunk in response.iter_content(MEDIA_CHUNK_BYTES):
+                size += len(chunk)
+                if size > max_bytes:
+                    return MediaDownload("refused", error_code="size", error_message=f"over {max_bytes}")
+                if time.monotonic() > deadline:
+                    return MediaDownload("retry", error_message=f"not downloaded in {MEDIA_DOWNLOAD_SECONDS} s")
+                chunks.append(chunk)
+        except requests.exceptions.RequestException as exc:
+            return MediaDownload("retry", error_message=str(exc))
+        return self._media_result(declared, b"".join(chunks), max_bytes, allowed_types)
+
+    @staticmethod
+    def _media_result(declared, data, max_bytes, allowed_types=media.ALLOWED_TYPES):
+        """The ``MediaDownload`` of a file received whole: kept, or refused with the reason."""
+        if len(data) > max_bytes:
+            return MediaDownload("refused", error_code="size", error_message=str(len(data)))
+        content_type, refusal = media.check_content(declared, data, allowed_types)
+        if refusal:
+            return MediaDownload("refused", error_code=refusal[0], error_message=refusal[1])
+        return MediaDownload("ok", content=data, content_type=content_type)
 
     def verify_request(self, url, params, headers, raw_body):
         """Whether the request really comes from the provider."""

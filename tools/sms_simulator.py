@@ -15,23 +15,62 @@ Destination               Behaviour
 ``+15005550007``          accepted, then rejected by the carrier (code 30007)
 anything else             accepted, then delivered
 ========================  =====================================================
+
+A customer's reply may carry files, as fields ``media0``, ``media1``... (with
+``media_type0``...). The Simulator serves these URLs itself, without network:
+
+========================================  =======================================
+Media URL                                 Download
+========================================  =======================================
+``https://simulator.invalid/photo.png``   a picture (PNG)
+``https://simulator.invalid/404``         the provider answers 404, every time
+``https://simulator.invalid/503``         the provider answers 503, every time
+anything else                             refused: not a Simulator file
+========================================  =======================================
 """
 
 import hashlib
 import hmac
+import struct
+import zlib
 
-from .sms_provider import InboundSms, InvalidPayload, SendResult, SmsProviderApi, StatusReport, register_provider
+from . import media
+from .sms_provider import (
+    InboundSms,
+    InvalidPayload,
+    MediaDownload,
+    SendResult,
+    SmsProviderApi,
+    StatusReport,
+    register_provider,
+)
 
 SEND_FAILURES = {
     "+15005550001": ("21211", "The 'To' number +15005550001 is not a valid phone number."),
     "+15005550004": ("21610", "Attempt to send to unsubscribed recipient."),
 }
 UNAVAILABLE_NUMBERS = frozenset({"+15005550009"})
+MEDIA_ROOT = "https://simulator.invalid/"
+PHOTO_URL = MEDIA_ROOT + "photo.png"
 DELIVERY_FAILURES = {
     "+15005550003": ("undelivered", "30003", "Unreachable destination handset."),
     "+15005550005": ("undelivered", "30005", "Unknown destination handset."),
     "+15005550007": ("failed", "30007", "Message filtered by the carrier."),
 }
+
+
+def sample_png(width=96, height=64):
+    """A small picture (a color gradient) in PNG, made without any file."""
+    rows = b"".join(
+        b"\x00" + b"".join(bytes((40 + 160 * x // width, 90 + 120 * y // height, 200)) for x in range(width))
+        for y in range(height)
+    )
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
 def simulator_signature(secret, url, raw_body):
@@ -99,9 +138,23 @@ class SimulatorApi(SmsProviderApi):
                 raise InvalidPayload(f"missing field {key}")
         if values.get("body") is None:
             raise InvalidPayload("missing field body")
+        files = self._numbered_media(values, "media", "media_type")
         return InboundSms(
-            external_id=values["id"], from_number=values["from"], to_number=values["to"], body=values["body"]
+            external_id=values["id"],
+            from_number=values["from"],
+            to_number=values["to"],
+            body=values["body"],
+            num_media=len(files),
+            media=files,
         )
+
+    def download_media(self, url, max_bytes, allowed_types=media.ALLOWED_TYPES):
+        if url == PHOTO_URL:
+            return self._media_result("image/png", sample_png(), max_bytes, allowed_types)
+        status = url.removeprefix(MEDIA_ROOT)
+        if status in ("404", "503"):
+            return MediaDownload("retry", error_code=status, error_message="Simulated provider error.")
+        return MediaDownload("refused", error_code="address", error_message=f"not a Simulator file: {url}")
 
     def parse_status(self, params):
         values = dict(params)

@@ -162,12 +162,16 @@ class TelnyxApi(SmsProviderApi):
         if not isinstance(text, str):
             raise InvalidPayload("text is not a string")
         media = payload.get("media")
+        media = media if isinstance(media, list) else []
         return InboundSms(
             external_id=payload["id"],
             from_number=self._phone(payload.get("from"), "from"),
             to_number=self._phone(recipients[0], "to"),
             body=text,
-            num_media=len(media) if isinstance(media, list) else 0,
+            num_media=len(media),
+            media=self._media_pairs(
+                (item.get("url"), item.get("content_type")) for item in media if isinstance(item, dict)
+            ),
         )
 
     def parse_status(self, params):

@@ -92,6 +92,8 @@ class TwilioApi(SmsProviderApi):
         "30002": "sms_acc",  # Account suspended
     }
     OPT_OUT_ERRORS = frozenset({"21610"})
+    # Media URLs (on api.twilio.com) want the credentials, then redirect to a pre-signed URL.
+    MEDIA_BASIC_AUTH = True
 
     def _api_url(self, path):
         return f"{self._base_url()}/2010-04-01/Accounts/{self.config.account_sid}/{path}"
@@ -191,6 +193,7 @@ class TwilioApi(SmsProviderApi):
             to_number=self._required(params, "To"),
             body=body,
             num_media=int(num_media),
+            media=self._numbered_media(values, "MediaUrl", "MediaContentType"),
         )
 
     def parse_status(self, params):

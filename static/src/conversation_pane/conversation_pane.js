@@ -312,10 +312,31 @@ export class ConversationPane extends Component {
         await this.action.doAction(action);
     }
 
+    /**
+     * Address of a file of a message: its thumbnail, the file itself, or a
+     * download; with the access token the pane was given.
+     */
+    attachmentUrl(attachment, { thumbnail = false, download = false } = {}) {
+        const path = thumbnail ? `/web/image/${attachment.id}/240x240` : `/web/content/${attachment.id}`;
+        const params = new URLSearchParams();
+        if (attachment.access_token) {
+            params.set("access_token", attachment.access_token);
+        }
+        if (download) {
+            params.set("download", "true");
+        }
+        const query = params.toString();
+        return query ? `${path}?${query}` : path;
+    }
+
+    downloadingLabel(message) {
+        return _t("Downloading %s file(s)…", message.downloading);
+    }
+
     openSimulateReplyDialog() {
         this.dialog.add(SimulateReplyDialog, {
             remoteNumber: this.data.remote_number,
-            confirm: (body) => this.pane.simulateInbound(body),
+            confirm: (body, withPicture) => this.pane.simulateInbound(body, withPicture),
         });
     }
 

@@ -275,10 +275,12 @@ export class ConversationPaneService {
      * A customer's reply on a Simulator conversation. Whoever simulated sees
      * it at once: here, or on the record the routing rules chose.
      */
-    async simulateInbound(body) {
+    async simulateInbound(body, withPicture = false) {
         const conversationId = this.conversationId;
         const data = this.state.data;
-        const landed = await this.orm.call(CONVERSATION_MODEL, "simulate_inbound", [conversationId, body]);
+        const landed = await this.orm.call(CONVERSATION_MODEL, "simulate_inbound", [conversationId, body], {
+            with_picture: withPicture,
+        });
         if (conversationId !== this.conversationId || !landed.res_model) {
             // Opened elsewhere meanwhile, or left for the processing cron: the bus tells.
             return landed;

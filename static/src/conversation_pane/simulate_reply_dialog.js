@@ -13,17 +13,21 @@ export class SimulateReplyDialog extends Component {
     };
 
     setup() {
-        this.state = useState({ body: "", sending: false });
+        this.state = useState({ body: "", withPicture: false, sending: false });
         useAutofocus({ refName: "body" });
     }
 
+    get canConfirm() {
+        return Boolean(this.state.body.trim() || this.state.withPicture) && !this.state.sending;
+    }
+
     async confirm() {
-        if (!this.state.body.trim() || this.state.sending) {
+        if (!this.canConfirm) {
             return;
         }
         this.state.sending = true;
         try {
-            await this.props.confirm(this.state.body);
+            await this.props.confirm(this.state.body, this.state.withPicture);
             this.props.close();
         } finally {
             this.state.sending = false;

@@ -53,6 +53,10 @@ registry.category("web_tour.tours").add("crm_sms_conversation_tour_list", {
             trigger: `${PANE} .o_crm_sms_conversation_message_inbound:contains('Follow-up question 30')`,
         },
         {
+            content: "The customer's picture is shown inline, and opens the file",
+            trigger: `${PANE} .o_crm_sms_conversation_message_inbound:contains('Follow-up question 30') a.o_crm_sms_conversation_media_image[href^='/web/content/'] img[src^='/web/image/'][src*='access_token=']`,
+        },
+        {
             content: "Older ones are not loaded yet",
             trigger: `${PANE}:not(:has(.o_crm_sms_conversation_message:contains('Do you deliver to Oakland?')))`,
         },
