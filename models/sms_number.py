@@ -219,3 +219,10 @@ class SmsNumber(models.Model):
             if picked:
                 return picked
         return numbers._get_last_used(remote_number) or numbers[:1]
+
+    def _sms_send_interval(self):
+        """Seconds between the starts of two requests of this number (0: no
+        limit), with a 2% margin: the provider sees them arrive with the
+        network's jitter."""
+        self.ensure_one()
+        return 1.02 / self.rate_limit if self.rate_limit > 0 else 0.0

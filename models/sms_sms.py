@@ -171,9 +171,9 @@ class SmsSms(models.Model):
         sends its messages in order, one at a time and never faster than its
         rate limit, while the other numbers send theirs. From the cron, each
         SMS is marked in flight and committed before its request, and its
-        outcome committed right after: a crash in between leads to a look-up,
-        not a resend. One message's unexpected failure neither stops nor
-        undoes the others."""
+        outcome committed as soon as it comes: a crash in between leads to a
+        look-up, not a resend. One message's unexpected failure neither stops
+        nor undoes the others."""
         commit = not in_test_mode()
         api = account._get_provider_api()
         blacklisted = self.env["phone.blacklist"]._sms_blacklisted(self.mapped("number"))
@@ -182,42 +182,34 @@ class SmsSms(models.Model):
             outgoing = sms._sms_isolated(
                 account,
                 api,
-                commit,
                 unlink_failed,
                 unlink_sent,
                 lambda sms=sms: sms._send_with_account_check(account, api, blacklisted, unlink_failed, unlink_sent),
             )
             if outgoing:
                 to_send.append((sms, outgoing))
+        if commit:
+            self.env.cr.commit()  # pylint: disable=invalid-commit
         if to_send:
             self._send_requests(account, api, to_send, commit, unlink_failed, unlink_sent)
 
-    def _sms_isolated(self, account, api, commit, unlink_failed, unlink_sent, step):
-        """Run ``step`` for this SMS alone (in a savepoint in tests, committed
-        from the cron): an unexpected error fails this SMS only."""
+    def _sms_isolated(self, account, api, unlink_failed, unlink_sent, step):
+        """Run ``step`` for this SMS alone, in a savepoint: an unexpected
+        error fails this SMS only (retried later) and undoes nothing else."""
         self.ensure_one()
-        result = None
         try:
-            if commit:
-                result = step()
-            else:
-                with self.env.cr.savepoint():
-                    result = step()
+            with self.env.cr.savepoint():
+                return step()
         except Exception as exc:  # noqa: BLE001 - isolated: the others are still sent
-            self._send_failed_unexpectedly(account, api, exc, commit, unlink_failed, unlink_sent)
-        if commit:
-            # The provider's answer is kept.
-            self.env.cr.commit()  # pylint: disable=invalid-commit
-        return result
+            self._send_failed_unexpectedly(account, api, exc, unlink_failed, unlink_sent)
+        return None
 
-    def _send_failed_unexpectedly(self, account, api, exc, commit, unlink_failed, unlink_sent):
+    def _send_failed_unexpectedly(self, account, api, exc, unlink_failed, unlink_sent):
         """An error of ours (not the provider's answer) while sending: the
         message is retried later, looked up first if its request may have
         gone out; the rest of the batch goes on."""
         self.ensure_one()
         _logger.warning("SMS %s could not be sent through %s: %s", self.id, account.name, exc, exc_info=True)
-        if commit:
-            self.env.cr.rollback()
         try:
             with self.env.cr.savepoint():
                 self._apply_send_result(
@@ -261,13 +253,14 @@ class SmsSms(models.Model):
 
     def _send_requests(self, account, api, to_send, commit, unlink_failed, unlink_sent):
         """Send the prepared ``(sms, outgoing)`` pairs. The requests run in
-        threads, which never touch the database; each SMS is marked in flight
-        before its request and its outcome applied as soon as it comes."""
+        threads, which never touch the database. Each round marks the
+        messages it starts in flight (one commit before their requests), then
+        applies the outcomes that came (one commit right after them)."""
         limit = max(1, self._sms_send_concurrency())
         queues = {}
         for sms, outgoing in to_send:
             queues.setdefault(sms.sms_number_id, deque()).append((sms, outgoing))
-        intervals = {number: 1 / number.rate_limit if number.rate_limit > 0 else 0 for number in queues}
+        intervals = {number: number._sms_send_interval() for number in queues}
         next_start = dict.fromkeys(queues, 0.0)
         # One provider client (and HTTP session) per number: a session is not shared between threads.
         apis = {number: type(api)(api.config) for number in queues}
@@ -276,54 +269,57 @@ class SmsSms(models.Model):
             while queues or in_flight:
                 now = _clock()
                 busy = {entry[2] for entry in in_flight.values()}
+                starting = []
                 for number in list(queues):
-                    if len(in_flight) >= limit:
+                    if len(in_flight) + len(starting) >= limit:
                         break
-                    if number in busy or next_start[number] > now:
-                        continue
-                    sms, outgoing = queues[number].popleft()
-                    if not queues[number]:
-                        del queues[number]
-                    next_start[number] = now + intervals[number]
-                    busy.add(number)
-                    needs_lookup = sms.sms_outcome_unknown
-                    since = sms._sms_mark_in_flight(commit)
-                    future = pool.submit(self._send_one, apis[number], sms.id, outgoing, needs_lookup, since)
-                    in_flight[future] = (sms, outgoing, number, needs_lookup)
+                    if number not in busy and next_start[number] <= now:
+                        starting.append((number, *queues[number].popleft()))
+                        if not queues[number]:
+                            del queues[number]
+                if starting:
+                    # Whether an earlier attempt may have reached the provider, read before this one is marked.
+                    unknown = {sms.id: sms.sms_outcome_unknown for _number, sms, _outgoing in starting}
+                    since = self.browse(list(unknown))._sms_mark_in_flight(commit)
+                    for number, sms, outgoing in starting:
+                        # Until its request has started (the thread says when), the number waits.
+                        next_start[number] = float("inf")
+                        args = (apis[number], sms.id, outgoing, unknown[sms.id], since[sms.id])
+                        in_flight[pool.submit(self._send_one_timed, *args)] = (sms, outgoing, number)
+                busy = {entry[2] for entry in in_flight.values()}
                 startable = [next_start[number] - now for number in queues if number not in busy]
                 timeout = max(0.0, min(startable)) if startable and len(in_flight) < limit else None
                 done, _running = wait(list(in_flight), timeout=timeout, return_when=FIRST_COMPLETED)
                 for future in done:
-                    sms, outgoing, _number, needs_lookup = in_flight.pop(future)
+                    sms, outgoing, number = in_flight.pop(future)
+                    started = future.result()[0] if not future.exception() else _clock()
+                    next_start[number] = started + intervals[number]
                     sms._sms_isolated(
                         account,
                         api,
-                        commit,
                         unlink_failed,
                         unlink_sent,
                         functools.partial(
-                            sms._apply_send_result_of,
-                            future,
-                            api,
-                            account,
-                            outgoing,
-                            needs_lookup,
-                            unlink_failed,
-                            unlink_sent,
+                            sms._apply_send_result_of, future, api, account, outgoing, unlink_failed, unlink_sent
                         ),
                     )
+                if done and commit:
+                    # The providers' answers are kept.
+                    self.env.cr.commit()  # pylint: disable=invalid-commit
 
-    def _apply_send_result_of(self, future, api, account, outgoing, needs_lookup, unlink_failed, unlink_sent):
+    def _apply_send_result_of(self, future, api, account, outgoing, unlink_failed, unlink_sent):
         """Apply the outcome of a finished request (its error is this SMS's failure)."""
-        self._apply_send_result(api, account, outgoing, future.result(), needs_lookup, unlink_failed, unlink_sent)
+        _started, result, needs_lookup = future.result()
+        self._apply_send_result(api, account, outgoing, result, needs_lookup, unlink_failed, unlink_sent)
 
     def _sms_mark_in_flight(self, commit):
-        """Record the attempt before its request (committed from the cron);
-        returns the date of the first attempt, for a look-up."""
-        self.ensure_one()
-        since = self.sms_first_attempt_date or fields.Datetime.now()
+        """Record the attempts before their requests (committed from the
+        cron); returns {sms id: date of its first attempt}, for look-ups."""
+        now = fields.Datetime.now()
+        since = {sms.id: sms.sms_first_attempt_date or now for sms in self}
         if commit:
-            self.write({"sms_outcome_unknown": True, "sms_first_attempt_date": since})
+            self.filtered(lambda sms: not sms.sms_first_attempt_date).write({"sms_first_attempt_date": now})
+            self.write({"sms_outcome_unknown": True})
             self.env.cr.commit()  # pylint: disable=invalid-commit
         return since
 
@@ -348,6 +344,13 @@ class SmsSms(models.Model):
         self.write({"sms_next_attempt_date": until, "sms_quiet_hours_deferred": True})
         self.env.ref("sms.ir_cron_sms_scheduler_action").sudo()._trigger(at=until)
         _logger.info("SMS %s: deferred to %s, the end of the customer's quiet hours", self.id, until)
+
+    @api.model
+    def _send_one_timed(self, api, sms_id, outgoing, needs_lookup, since):
+        """``_send_one`` in a sending thread: (start on the clock, result,
+        whether the outcome was unknown before)."""
+        started = _clock()
+        return started, self._send_one(api, sms_id, outgoing, needs_lookup, since), needs_lookup
 
     @api.model
     def _send_one(self, api, sms_id, outgoing, needs_lookup, since):
