@@ -35,6 +35,12 @@ class ProviderConfig:
     api_base_url: str = ""
     # Key checking the provider's webhook signatures, when it is not the auth token (Telnyx).
     public_key: str = ""
+    # Secret shared with the provider to sign its webhooks, when it is not the auth token (Vonage).
+    signature_secret: str = ""
+    # How the provider signs its webhooks, when the account chooses it (Vonage's signature method).
+    signature_method: str = ""
+    # Which of the provider's APIs the account uses, when it offers several (Vonage: "sms" or "messages").
+    api_variant: str = ""
 
 
 @dataclasses.dataclass
@@ -80,6 +86,11 @@ class InboundSms:
     to_number: str
     body: str
     num_media: int = 0
+    # One part of a long message the provider delivers part by part (Vonage's SMS API): the
+    # parts sharing ``part_ref`` (and sender, number and total) are posted as one message.
+    part_ref: str = ""
+    part_number: int = 0
+    part_total: int = 0
 
 
 @dataclasses.dataclass
@@ -92,6 +103,9 @@ class StatusReport:
     sms_uuid: str = ""
     # Order of the provider's reports of one message, when it numbers them (Plivo): 0 otherwise.
     sequence: int = 0
+    # Whether the provider signed ``sms_uuid`` (Vonage's client reference): the report then
+    # applies to our message whichever part of a long message (with its own id) it is about.
+    sms_uuid_signed: bool = False
 
 
 def request_surely_not_sent(exc):
@@ -130,7 +144,11 @@ class SmsProviderApi:
     API_BASE_URL = ""
     # How the provider posts its webhooks: "form" (application/x-www-form-urlencoded or
     # multipart) or "json"; ``params`` are then a list of (key, value) pairs, or the JSON object.
+    # ``body_formats`` gives those of an account, when its configuration decides.
     BODY_FORMAT = "form"
+    # HTTP methods the provider calls the webhook with; a GET carries its parameters in the query
+    # string (a list of (key, value) pairs). ``webhook_methods`` gives those of an account.
+    WEBHOOK_METHODS = ("POST",)
     # Provider message status -> sms.sms state ('error' for failures).
     STATUS_TO_SMS_STATE = {}
     # Provider error code -> Odoo failure type of mail.notification / sms.sms.
@@ -216,6 +234,14 @@ class SmsProviderApi:
         return SendResult("error", error_code=code, error_message=message)
 
     # Inbound -------------------------------------------------------------
+
+    def body_formats(self):
+        """Body formats ("form", "json") the provider posts with this configuration."""
+        return (self.BODY_FORMAT,)
+
+    def webhook_methods(self):
+        """HTTP methods the provider calls the webhook with, with this configuration."""
+        return self.WEBHOOK_METHODS
 
     def verify_request(self, url, params, headers, raw_body):
         """Whether the request really comes from the provider."""
