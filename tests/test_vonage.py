@@ -233,6 +233,8 @@ class TestVonageSignatures(BaseCase):
         api = VonageApi(sms_config(api_variant="messages"))
         body = json.dumps(DOC_MESSAGE_INBOUND).encode()
         self.assertTrue(api.verify_request("", {}, {"Authorization": bearer(body)}, body))
+        ahead = bearer(body, iat=int(time.time()) + 60)
+        self.assertTrue(api.verify_request("", {}, {"Authorization": ahead}, body), "Vonage's clock a minute ahead")
         for case, header in {
             "other body": bearer(b"{}"),
             "other secret": bearer(body, secret="another-secret-of-thirty-two-b!!"),

@@ -78,8 +78,15 @@ def vonage_jwt_claims(token, secret):
     if not token or not secret:
         return None
     try:
-        return jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["iat"], "verify_aud": False})
-    except jwt.PyJWTError:
+        # The leeway lets a clock a little ahead issue the token: its age is checked both ways by the caller.
+        return jwt.decode(
+            token,
+            secret,
+            algorithms=["HS256"],
+            options={"require": ["iat"], "verify_aud": False},
+            leeway=REPLAY_WINDOW_SECONDS,
+        )
+    except (jwt.PyJWTError, TypeError, ValueError):
         return None
 
 
@@ -306,7 +313,7 @@ class VonageApi(SmsProviderApi):
         """The account balance: free, and refused (401) on a wrong key or secret."""
         return self._check_get(
             f"{self._root(VONAGE_API_BASE_URL)}/account/get-balance",
-            lambda payload: f"{self.config.account_sid}, {payload.get('value', '?')} EUR",
+            lambda payload: f"{self.config.account_sid}, balance {payload.get('value', '?')}",
             self._problem,
             auth=self._auth(),
         )
