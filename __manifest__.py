@@ -7,7 +7,7 @@
     "author": "crm_sms_conversation developers",
     "license": "LGPL-3",
     "depends": ["crm", "sms", "phone_validation", "mail", "bus"],
-    "external_dependencies": {"python": ["phonenumbers", "requests"]},
+    "external_dependencies": {"python": ["phonenumbers", "PyJWT", "requests"]},
     "data": [
         "security/crm_sms_conversation_security.xml",
         "security/ir.model.access.csv",

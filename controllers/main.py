@@ -27,32 +27,42 @@ class SmsWebhookController(Controller):
         "/crm_sms_conversation/webhook/<string:token>/<string:kind>",
         type="http",
         auth="public",
-        methods=["POST"],
+        methods=["GET", "POST"],
         csrf=False,
         save_session=False,
     )
     def webhook(self, token, kind, **kwargs):
         """Verify, store with the request's own cursor and answer: Odoo
         commits as the request ends, before the answer leaves. Processing
-        happens afterwards, in the processing cron."""
+        happens afterwards, in the processing cron.
+
+        Every provider posts; a provider that may also call with GET (its
+        parameters in the query string) says so in ``webhook_methods``."""
         httprequest = request.httprequest
-        if httprequest.method != "POST":
-            # werkzeug lets OPTIONS (and HEAD) reach a POST-only route: only POST may act.
+        method = httprequest.method
+        if method not in ("GET", "POST"):
+            # werkzeug lets OPTIONS (and HEAD) reach the route: only GET and POST may act.
             return request.make_response("", headers=[("Allow", "POST")], status=405)
         if kind not in ("inbound", "status"):
             return self._reply(404, "Not Found")
-        if httprequest.mimetype not in (*CONTENT_TYPES["form"], *CONTENT_TYPES["json"]):
-            _logger.warning("SMS webhook: refused content type %r", httprequest.mimetype)
-            return self._reply(415, "Unsupported Media Type")
+        body_format = None
+        if method == "POST":
+            body_format = next((fmt for fmt, types in CONTENT_TYPES.items() if httprequest.mimetype in types), None)
+            if not body_format:
+                _logger.warning("SMS webhook: refused content type %r", httprequest.mimetype)
+                return self._reply(415, "Unsupported Media Type")
 
         account_sudo = request.env["sms.account"].sudo()._get_by_webhook_token(token)
         api = account_sudo._get_provider_api() if account_sudo else None
-        if api and httprequest.mimetype not in CONTENT_TYPES[api.BODY_FORMAT]:
+        methods = api.webhook_methods() if api else ("POST",)
+        if method not in methods:
+            return request.make_response("", headers=[("Allow", ", ".join(methods))], status=405)
+        if api and body_format and body_format not in api.body_formats():
             _logger.warning("SMS webhook: refused content type %r for %s", httprequest.mimetype, api.code)
             return self._reply(415, "Unsupported Media Type")
         # The raw body was kept before the form was parsed (see ir.http's _pre_dispatch).
         raw_body = httprequest.get_data(cache=True)
-        params = list(httprequest.form.items(multi=True)) if not api or api.BODY_FORMAT == "form" else {}
+        params, malformed = self._params(body_format, raw_body)
         url = (
             account_sudo._get_signed_url(httprequest.path, httprequest.query_string.decode(errors="replace"))
             if account_sudo
@@ -68,13 +78,16 @@ class SmsWebhookController(Controller):
             return self._reply(403, "Forbidden")
 
         try:
-            if api.BODY_FORMAT == "json":
-                params = self._json_params(raw_body)
+            if malformed:
+                raise malformed
             event = api.parse_inbound(params) if kind == "inbound" else api.parse_status(params)
             if kind == "inbound":
                 self._check_inbound(account_sudo, event)
             else:
-                event.sms_uuid = self._status_sms_uuid()
+                # Our id from the callback URL, unless the provider signed it in the report.
+                sms_uuid = self._status_sms_uuid()
+                if not event.sms_uuid_signed:
+                    event.sms_uuid = sms_uuid
         except InvalidPayload as exc:
             _logger.warning("SMS webhook: refused %s call of account %s: %s", kind, account_sudo.id, exc)
             return self._reply(exc.status, f"Refused: {exc}")
@@ -92,6 +105,22 @@ class SmsWebhookController(Controller):
             # Once the answer is sent and the request's connection given back.
             response.call_on_close(functools.partial(wake_cron_workers, request.db))
         return response
+
+    @classmethod
+    def _params(cls, body_format, raw_body):
+        """(params, error): the query's (key, value) pairs of a GET, the form's of a
+        form post, the JSON object of a JSON post; ``error`` is the
+        ``InvalidPayload`` of a body that is not a JSON object, raised once the
+        call is verified ({} is checked meanwhile)."""
+        httprequest = request.httprequest
+        if body_format is None:
+            return list(httprequest.args.items(multi=True)), None
+        if body_format == "form":
+            return list(httprequest.form.items(multi=True)), None
+        try:
+            return cls._json_params(raw_body), None
+        except InvalidPayload as exc:
+            return {}, exc
 
     @staticmethod
     def _check_inbound(account_sudo, inbound):

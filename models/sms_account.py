@@ -60,7 +60,13 @@ class SmsAccount(models.Model):
         default=True, help="An archived account neither receives nor sends: its queued messages fail with a reason."
     )
     provider = fields.Selection(
-        [("simulator", "Simulator (no network)"), ("twilio", "Twilio"), ("telnyx", "Telnyx"), ("plivo", "Plivo")],
+        [
+            ("simulator", "Simulator (no network)"),
+            ("twilio", "Twilio"),
+            ("telnyx", "Telnyx"),
+            ("plivo", "Plivo"),
+            ("vonage", "Vonage"),
+        ],
         required=True,
         default="twilio",
     )
@@ -110,6 +116,38 @@ class SmsAccount(models.Model):
         groups=MANAGER_GROUP,
         help="The base64 Ed25519 public key of the Telnyx portal (Keys & Credentials > Public Key): it checks "
         "that webhooks come from Telnyx.",
+    )
+    vonage_api = fields.Selection(
+        [("sms", "SMS API"), ("messages", "Messages API")],
+        "Vonage API",
+        default="sms",
+        groups=MANAGER_GROUP,
+        help="The API that sends the messages, and whose webhooks Odoo reads: choose the one the Vonage "
+        "dashboard's API Settings set as the SMS setting.",
+    )
+    vonage_api_key = fields.Char("API Key", groups=MANAGER_GROUP)
+    vonage_api_secret = secret_field(
+        "API Secret",
+        help="Vonage's API Secret (Dashboard > API Settings). Saved write-only: type it again to change it.",
+    )
+    vonage_signature_secret = secret_field(
+        "Signature Secret",
+        help="The signature secret of the Vonage dashboard (API Settings): it checks that webhooks come from Vonage "
+        "(the SMS API's sig, the Messages API's JWT). Saved write-only: type it again to change it.",
+    )
+    vonage_signature_method = fields.Selection(
+        [
+            ("md5hash", "MD5 hash"),
+            ("md5", "MD5 HMAC"),
+            ("sha1", "SHA1 HMAC"),
+            ("sha256", "SHA-256 HMAC"),
+            ("sha512", "SHA-512 HMAC"),
+        ],
+        "Signature Method",
+        default="md5hash",
+        groups=MANAGER_GROUP,
+        help="The signature method chosen in the Vonage dashboard (API Settings) for the SMS API's webhooks; "
+        "Vonage's default is MD5 hash. The Messages API always signs with SHA-256.",
     )
     simulator_secret = secret_field(
         "Signing Secret",
@@ -353,6 +391,7 @@ class SmsAccount(models.Model):
             "twilio": ["twilio_account_sid", "twilio_auth_token"],
             "telnyx": ["telnyx_api_key"],
             "plivo": ["plivo_auth_id", "plivo_auth_token"],
+            "vonage": ["vonage_api_key", "vonage_api_secret"],
         }.get(self.provider, [])
         return [self._fields[name].get_description(self.env)["string"] for name in names]
 
@@ -443,6 +482,15 @@ class SmsAccount(models.Model):
             return ProviderConfig(
                 account_sid=account_sudo.plivo_auth_id or "",
                 auth_token=self._get_secret("plivo_auth_token"),
+                api_base_url=account_sudo.api_base_url or "",
+            )
+        if self.provider == "vonage":
+            return ProviderConfig(
+                account_sid=account_sudo.vonage_api_key or "",
+                auth_token=self._get_secret("vonage_api_secret"),
+                signature_secret=self._get_secret("vonage_signature_secret"),
+                signature_method=account_sudo.vonage_signature_method or "md5hash",
+                api_variant=account_sudo.vonage_api or "sms",
                 api_base_url=account_sudo.api_base_url or "",
             )
         if self.provider == "telnyx":
@@ -577,7 +625,10 @@ class SmsAccount(models.Model):
         self.ensure_one()
         api = self._get_provider_api()
         domain = [("provider_message_id", "=", report.external_id)]
-        if report.sms_uuid:
+        if report.sms_uuid and report.sms_uuid_signed:
+            # Our id, signed by the provider: a report of any part of a long message finds it.
+            domain = [("sms_uuid", "=", report.sms_uuid)]
+        elif report.sms_uuid:
             # Our id, from the callback URL (not signed by every provider): it must agree with the
             # provider's id once known.
             domain = [
@@ -600,6 +651,12 @@ class SmsAccount(models.Model):
             if not trackers:
                 return
             trackers.provider_status_sequence = report.sequence
+        if state != "error" and any(
+            tracker.provider_message_id and tracker.provider_message_id != report.external_id for tracker in trackers
+        ):
+            # Another part of a long message than its first, whose reports tell its delivery: only a
+            # failed part changes the message.
+            return
         if state == "error":
             failure_type = api.map_error(report.error_code)
             trackers._action_update_from_provider_failure(failure_type, report.error_code, report.error_message)

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import logging
 import time
@@ -29,8 +30,24 @@ CRON_TIME_BUDGET = 50
 RETENTION_PARAM = "crm_sms_conversation.event_retention_days"
 DEFAULT_RETENTION_DAYS = 90
 # Fields written once, when the provider's call is stored.
-IMMUTABLE_FIELDS = frozenset({"account_id", "kind", "external_id", "payload", "remote_number", "serial_key"})
+IMMUTABLE_FIELDS = frozenset(
+    {"account_id", "kind", "external_id", "payload", "remote_number", "serial_key", "part_group"}
+)
+# Minutes the parts of a long inbound message wait for the missing ones, counted from the first
+# part's arrival; then what came is posted, each missing part marked.
+PART_WAIT_MINUTES = 10
+# Hours a posted part is remembered: a part delivered again within them is not posted twice, and
+# a part arriving late is recognised as the missing part of the message already posted.
+PART_MEMORY_HOURS = 24
 CONCURRENCY_ERRORS = (errors.SerializationFailure, errors.DeadlockDetected, errors.LockNotAvailable)
+
+
+class PartsPending(Exception):
+    """A part of a long inbound message waits for the others until ``until``."""
+
+    def __init__(self, until):
+        super().__init__(f"waiting for the other parts until {until}")
+        self.until = until
 
 
 def in_test_mode():
@@ -83,6 +100,12 @@ class SmsEvent(models.Model):
     )
     serial_key = fields.Char(
         readonly=True, help="Events sharing this key (company and customer number) are processed one at a time."
+    )
+    part_group = fields.Char(
+        readonly=True,
+        index="btree_not_null",
+        help="Parts of one long message the provider delivers part by part share this key (account, numbers, "
+        "the provider's reference and part count): they are posted as one message.",
     )
     summary = fields.Char(compute="_compute_summary")
     state = fields.Selection(
@@ -171,7 +194,7 @@ class SmsEvent(models.Model):
         concurrent one is neither an error nor a retry of the request.
         """
         external_id = event_values["external_id"]
-        remote_number = serial_key = None
+        remote_number = serial_key = part_group = None
         if kind == "status":
             external_id = f"{external_id}:{event_values['status']}"
             if event_values.get("sequence"):
@@ -179,6 +202,10 @@ class SmsEvent(models.Model):
         else:
             remote_number = event_values["from_number"]
             serial_key = f"{account.company_id.id}:{remote_number}"
+            if event_values.get("part_total"):
+                part_group = ":".join(
+                    str(event_values[key]) for key in ("from_number", "to_number", "part_ref", "part_total")
+                )
         payload = {"event": event_values, "params": raw_params or []}
         gateway_id = self.env["res.users"]._sms_gateway_user_id()
         cr = self.env.cr
@@ -187,9 +214,9 @@ class SmsEvent(models.Model):
                 cr.execute(
                     """
                     INSERT INTO sms_event (account_id, company_id, kind, external_id, payload, remote_number,
-                                           serial_key, state, attempts,
+                                           serial_key, part_group, state, attempts,
                                            create_uid, create_date, write_uid, write_date)
-                    VALUES (%s, %s, %s, %s, %s, %s, %s, 'pending', 0,
+                    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, 'pending', 0,
                             %s, now() at time zone 'UTC', %s, now() at time zone 'UTC')
                     ON CONFLICT (account_id, kind, external_id) DO NOTHING
                     RETURNING id
@@ -202,6 +229,7 @@ class SmsEvent(models.Model):
                         json.dumps(payload),
                         remote_number,
                         serial_key,
+                        part_group,
                         gateway_id,
                         gateway_id,
                     ),
@@ -322,6 +350,9 @@ class SmsEvent(models.Model):
                 self.with_env(self._get_processing_env())._process_one()
         except CONCURRENCY_ERRORS:
             raise
+        except PartsPending as pending:
+            # Not a failure: the part waits for the others (or for the end of the wait).
+            self._postpone(pending.until)
         except Exception as exc:  # noqa: BLE001 - any failure is kept for a retry
             self._record_failure(exc)
         else:
@@ -364,11 +395,106 @@ class SmsEvent(models.Model):
     def _process_one(self):
         self.ensure_one()
         values = self._get_event_values()
-        if self.kind == "inbound":
+        if self.kind == "inbound" and self.part_group:
+            self._process_part()
+        elif self.kind == "inbound":
             message = self.account_id._process_inbound(InboundSms(**values))
             self.sudo().write({"conversation_id": message.sms_conversation_id.id, "message_id": message.id})
         else:
             self.account_id._process_status(StatusReport(**values))
+
+    # Long messages delivered part by part ------------------------------
+
+    def _process_part(self):
+        """One part of a long inbound message. The customer's lock is held: the
+        other parts, sharing the customer, are processed one at a time too.
+
+        - A part delivered again (same part, same text) as one already posted
+          is linked to that message: nothing is posted twice.
+        - A part missing from a message posted incomplete is posted alone,
+          marked as arriving late.
+        - Otherwise the waiting parts make the message: posted once, whole and
+          in order, when every part is there; when the first part has waited
+          ``PART_WAIT_MINUTES``, posted with each missing part marked. Until
+          then the part waits (``PartsPending``), which is no failed attempt.
+        """
+        self.ensure_one()
+        part = InboundSms(**self._get_event_values())
+        siblings = self.sudo().search(
+            [
+                ("account_id", "=", self.account_id.id),
+                ("kind", "=", "inbound"),
+                ("part_group", "=", self.part_group),
+                ("id", "!=", self.id),
+                ("create_date", ">=", fields.Datetime.now() - timedelta(hours=PART_MEMORY_HOURS)),
+            ],
+            order="id",
+        )
+        posted = siblings.filtered(lambda event: event.state == "done" and event.message_id)
+        if posted:
+            last_message = posted.message_id.sorted("id")[-1]
+            held = {
+                values.part_number: values.body
+                for values in (
+                    InboundSms(**event._get_event_values()) for event in posted if event.message_id == last_message
+                )
+            }
+            if held.get(part.part_number) == part.body:
+                self._link_parts(self, last_message)
+                return
+            if part.part_number not in held and len(held) < part.part_total:
+                late = self.env._(
+                    "[part %(part)s of %(total)s, arrived late] %(text)s",
+                    part=part.part_number,
+                    total=part.part_total,
+                    text=part.body,
+                )
+                self._link_parts(self, self._post_parts(part, late))
+                return
+
+        chosen, duplicates = {}, siblings.browse()
+        for event in (siblings.filtered(lambda event: event.state == "pending") | self).sorted("id"):
+            values = InboundSms(**event._get_event_values())
+            if values.part_number not in chosen:
+                chosen[values.part_number] = (event, values)
+            elif chosen[values.part_number][1].body == values.body:
+                duplicates |= event
+        group = siblings.browse([event.id for event, _values in chosen.values()])
+        deadline = min(group.mapped("create_date")) + timedelta(minutes=PART_WAIT_MINUTES)
+        if self not in group | duplicates:
+            # Another message reusing the reference while this one waits: after it.
+            raise PartsPending(deadline + timedelta(seconds=POSTPONE_SECONDS))
+        complete = set(chosen) == set(range(1, part.part_total + 1))
+        if not complete and fields.Datetime.now() < deadline:
+            raise PartsPending(deadline)
+        body = ""
+        for number in range(1, part.part_total + 1):
+            if number in chosen:
+                body += chosen[number][1].body
+            else:
+                marker = self.env._("[part %(part)s of %(total)s missing]", part=number, total=part.part_total)
+                body += f"{'' if not body or body[-1].isspace() else ' '}{marker} "
+        message = self._post_parts(chosen[min(chosen)][1], body.strip())
+        self._link_parts(group | duplicates, message)
+
+    def _post_parts(self, part, body):
+        """Post ``body``, made of the parts of a long message, as the customer's message."""
+        self.ensure_one()
+        inbound = dataclasses.replace(part, body=body, part_ref="", part_number=0, part_total=0)
+        return self.account_id._process_inbound(inbound)
+
+    def _link_parts(self, events, message):
+        """The part events ``events`` are done: they made ``message``."""
+        events.sudo().write(
+            {
+                "state": "done",
+                "error": False,
+                "next_attempt_date": False,
+                "processed_date": fields.Datetime.now(),
+                "conversation_id": message.sms_conversation_id.id,
+                "message_id": message.id,
+            }
+        )
 
     def _process_in_own_transaction(self):
         """Process one event in a transaction of its own, committed at once
@@ -405,8 +531,8 @@ class SmsEvent(models.Model):
             self._unlock_customer()
             cr.commit()  # pylint: disable=invalid-commit
 
-    def _postpone(self):
-        next_date = fields.Datetime.now() + timedelta(seconds=POSTPONE_SECONDS)
+    def _postpone(self, next_date=None):
+        next_date = next_date or fields.Datetime.now() + timedelta(seconds=POSTPONE_SECONDS)
         self.sudo().write({"next_attempt_date": next_date})
         self._processing_cron()._trigger(next_date)
 

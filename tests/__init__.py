@@ -14,6 +14,7 @@ from . import test_consent
 from . import test_account_checks
 from . import test_telnyx
 from . import test_plivo
+from . import test_vonage
 from . import test_fuzz
 from . import test_quiet_hours
 from . import test_mms

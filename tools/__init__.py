@@ -1,1 +1,1 @@
-from . import phone, sms_plivo, sms_provider, sms_simulator, sms_telnyx, sms_twilio
+from . import phone, sms_plivo, sms_provider, sms_simulator, sms_telnyx, sms_twilio, sms_vonage

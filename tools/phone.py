@@ -27,3 +27,9 @@ def normalize_e164(number, region=None):
     if not phonenumbers.is_possible_number(parsed):
         return None
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def e164_from_digits(number):
+    """Providers writing E.164 without its + sign (14155550123): the number with
+    it; anything else as given."""
+    return f"+{number}" if number.isascii() and number.isdecimal() else number

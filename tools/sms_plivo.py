@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import urllib.parse
 
+from .phone import e164_from_digits
 from .sms_provider import (
     InboundSms,
     InvalidPayload,
@@ -167,11 +168,6 @@ class PlivoApi(SmsProviderApi):
             raise InvalidPayload(f"missing field {key}")
         return value
 
-    @staticmethod
-    def _e164(number):
-        """Plivo writes numbers in E.164 without the + sign (14155550123)."""
-        return f"+{number}" if number.isascii() and number.isdecimal() else number
-
     def parse_inbound(self, params):
         """An SMS has its text in Text; an MMS in Body, with its files' URLs in
         Media0, Media1... (numbered from 0 or 1) and their count in MediaCount."""
@@ -180,10 +176,11 @@ class PlivoApi(SmsProviderApi):
         if body is None:
             raise InvalidPayload("missing field Text")
         media = sum(1 for key in values if key.startswith("Media") and key[5:].isdecimal())
+        # Plivo writes numbers in E.164 without the + sign (14155550123).
         return InboundSms(
             external_id=self._required(values, "MessageUUID"),
-            from_number=self._e164(self._required(values, "From")),
-            to_number=self._e164(self._required(values, "To")),
+            from_number=e164_from_digits(self._required(values, "From")),
+            to_number=e164_from_digits(self._required(values, "To")),
             body=body,
             num_media=media,
             media=self._numbered_media(values, "Media", "MediaContentType"),

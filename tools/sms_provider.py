@@ -46,6 +46,12 @@ class ProviderConfig:
     api_base_url: str = ""
     # Key checking the provider's webhook signatures, when it is not the auth token (Telnyx).
     public_key: str = ""
+    # Secret shared with the provider to sign its webhooks, when it is not the auth token (Vonage).
+    signature_secret: str = ""
+    # How the provider signs its webhooks, when the account chooses it (Vonage's signature method).
+    signature_method: str = ""
+    # Which of the provider's APIs the account uses, when it offers several (Vonage: "sms" or "messages").
+    api_variant: str = ""
 
 
 @dataclasses.dataclass
@@ -94,6 +100,11 @@ class InboundSms:
     num_media: int = 0
     # The files: [url, declared content type ("" when not given)] pairs, in the message's order.
     media: list = dataclasses.field(default_factory=list)
+    # One part of a long message the provider delivers part by part (Vonage's SMS API): the
+    # parts sharing ``part_ref`` (and sender, number and total) are posted as one message.
+    part_ref: str = ""
+    part_number: int = 0
+    part_total: int = 0
 
 
 @dataclasses.dataclass
@@ -106,6 +117,9 @@ class StatusReport:
     sms_uuid: str = ""
     # Order of the provider's reports of one message, when it numbers them (Plivo): 0 otherwise.
     sequence: int = 0
+    # Whether the provider signed ``sms_uuid`` (Vonage's client reference): the report then
+    # applies to our message whichever part of a long message (with its own id) it is about.
+    sms_uuid_signed: bool = False
 
 
 @dataclasses.dataclass
@@ -165,7 +179,11 @@ class SmsProviderApi:
     API_BASE_URL = ""
     # How the provider posts its webhooks: "form" (application/x-www-form-urlencoded or
     # multipart) or "json"; ``params`` are then a list of (key, value) pairs, or the JSON object.
+    # ``body_formats`` gives those of an account, when its configuration decides.
     BODY_FORMAT = "form"
+    # HTTP methods the provider calls the webhook with; a GET carries its parameters in the query
+    # string (a list of (key, value) pairs). ``webhook_methods`` gives those of an account.
+    WEBHOOK_METHODS = ("POST",)
     # Provider message status -> sms.sms state ('error' for failures).
     STATUS_TO_SMS_STATE = {}
     # Provider error code -> Odoo failure type of mail.notification / sms.sms.
@@ -385,6 +403,14 @@ class SmsProviderApi:
         if refusal:
             return MediaDownload("refused", error_code=refusal[0], error_message=refusal[1])
         return MediaDownload("ok", content=data, content_type=content_type)
+
+    def body_formats(self):
+        """Body formats ("form", "json") the provider posts with this configuration."""
+        return (self.BODY_FORMAT,)
+
+    def webhook_methods(self):
+        """HTTP methods the provider calls the webhook with, with this configuration."""
+        return self.WEBHOOK_METHODS
 
     def verify_request(self, url, params, headers, raw_body):
         """Whether the request really comes from the provider."""
