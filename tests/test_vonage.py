@@ -310,6 +310,21 @@ class TestVonageTools(VonageCase):
         self.assertTrue(messages.is_opt_out(rejected.error_code))
         with self.assertRaises(IgnoredEvent):
             messages.parse_inbound(dict(DOC_MESSAGE_INBOUND, channel="whatsapp"))
+        # A picture on the MMS channel: its URL in the object named after its type, its caption as the text.
+        picture = messages.parse_inbound(
+            dict(
+                DOC_MESSAGE_INBOUND,
+                channel="mms",
+                message_type="image",
+                image={"url": "https://api.nexmo.com/v3/media/0b5ad4a1", "caption": "Our front door"},
+            )
+        )
+        self.assertEqual(
+            (picture.body, picture.num_media, picture.media),
+            ("Our front door", 1, [["https://api.nexmo.com/v3/media/0b5ad4a1", ""]]),
+        )
+        with self.assertRaises(InvalidPayload):
+            messages.parse_inbound(dict(DOC_MESSAGE_INBOUND, channel="mms", message_type="image"))
 
     def test_sms_api_send(self):
         api = VonageApi(sms_config())

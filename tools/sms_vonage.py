@@ -51,6 +51,10 @@ GSM7_CHARACTERS = frozenset(
     "^{}\\[~]|€\f"
 )
 
+# Messages API inbound MMS: message types carrying a file, in an object of that name.
+# https://developer.vonage.com/en/api/messages#inbound-message (MMS channel)
+MMS_FILE_TYPES = ("image", "vcard", "audio", "video")
+
 
 def is_gsm7(text):
     """Whether ``text`` can be sent in the GSM 7-bit alphabet."""
@@ -393,13 +397,23 @@ class VonageApi(SmsProviderApi):
         return inbound
 
     def _parse_message(self, params):
-        """A Messages API inbound message: only text on the SMS channel is followed."""
+        """A Messages API inbound message: text on the SMS channel, and on the
+        MMS channel a text or a file (image, vCard, audio, video) whose URL
+        is in the object named after its type, with an optional caption."""
         if not isinstance(params, dict):
             raise InvalidPayload("the body is not a JSON object")
         channel, message_type = params.get("channel"), params.get("message_type")
-        if channel != "sms" or message_type != "text":
+        files = []
+        if channel in ("sms", "mms") and message_type == "text":
+            text = params.get("text")
+        elif channel == "mms" and message_type in MMS_FILE_TYPES:
+            file = params.get(message_type)
+            if not isinstance(file, dict):
+                raise InvalidPayload(f"missing field {message_type}")
+            text = file.get("caption") or ""
+            files = self._media_pairs([(file.get("url"), "")])
+        else:
             raise IgnoredEvent(f"inbound {channel} message of type {message_type}")
-        text = params.get("text")
         if not isinstance(text, str):
             raise InvalidPayload("missing field text")
         return InboundSms(
@@ -407,6 +421,8 @@ class VonageApi(SmsProviderApi):
             from_number=e164_from_digits(self._required(params, "from")),
             to_number=e164_from_digits(self._required(params, "to")),
             body=text,
+            num_media=len(files),
+            media=files,
         )
 
     def parse_status(self, params):
