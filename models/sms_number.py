@@ -1,3 +1,5 @@
+import time
+
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
@@ -36,6 +38,12 @@ class SmsNumber(models.Model):
         digits=(16, 2),
         help="The most this number may send per second, as the provider allows it: 1 for a US long code, more for "
         "toll-free numbers and short codes. 0: no limit.",
+    )
+    last_request_time = fields.Float(
+        readonly=True,
+        copy=False,
+        help="When the queue last started a request from this number (seconds since 1970, UTC): the next one "
+        "keeps to the rate limit, whichever batch, run or server sends it.",
     )
     team_id = fields.Many2one(
         "crm.team", string="Sales Team", check_company=True, help="Sales team owning this number."
@@ -219,6 +227,11 @@ class SmsNumber(models.Model):
             if picked:
                 return picked
         return numbers._get_last_used(remote_number) or numbers[:1]
+
+    def _sms_send_wait(self):
+        """Seconds before this number may start its next request."""
+        self.ensure_one()
+        return max(0.0, self.last_request_time + self._sms_send_interval() - time.time())
 
     def _sms_send_interval(self):
         """Seconds between the starts of two requests of this number (0: no

@@ -261,7 +261,9 @@ class SmsSms(models.Model):
         for sms, outgoing in to_send:
             queues.setdefault(sms.sms_number_id, deque()).append((sms, outgoing))
         intervals = {number: number._sms_send_interval() for number in queues}
-        next_start = dict.fromkeys(queues, 0.0)
+        # Where an earlier batch, run or server left each number.
+        start_clock = _clock()
+        next_start = {number: start_clock + number._sms_send_wait() for number in queues}
         # One provider client (and HTTP session) per number: a session is not shared between threads.
         apis = {number: type(api)(api.config) for number in queues}
         in_flight = {}
@@ -280,6 +282,8 @@ class SmsSms(models.Model):
                 if starting:
                     # Whether an earlier attempt may have reached the provider, read before this one is marked.
                     unknown = {sms.id: sms.sms_outcome_unknown for _number, sms, _outgoing in starting}
+                    for number, _sms, _outgoing in starting:
+                        number.sudo().last_request_time = time.time()
                     since = self.browse(list(unknown))._sms_mark_in_flight(commit)
                     for number, sms, outgoing in starting:
                         # Until its request has started (the thread says when), the number waits.

@@ -456,6 +456,17 @@ class TestConcurrentSending(SmsConversationCase):
         self.assertLess(max(first_a[1], first_b[1]), min(first_a[2], first_b[2]), "both numbers sent at once")
         self.assertFalse(self.env["sms.sms"].search([("state", "=", "outgoing")]), "all sent")
 
+    def test_the_rate_holds_from_one_queue_run_to_the_next(self):
+        self.number_a.rate_limit = 2
+        partner = self._partner("Two Runs", phone="+14155550165")
+        stamps = []
+        with self._slow_twilio(stamps, latency=0):
+            for text in ("first run", "second run"):
+                partner.with_context(sms_conversation_number_id=self.number_a.id)._message_sms(text)
+                self._process_queue()
+        self.assertEqual([body for body, _start, _end in stamps], ["first run", "second run"])
+        self.assertGreaterEqual(stamps[1][1] - stamps[0][1], 0.5 - 0.01, "the next run waited for the number")
+
     def test_one_sending_thread_failing_fails_its_message_only(self):
         partner = self._partner("Two Texts", phone="+14155550163")
         partner.with_context(sms_conversation_number_id=self.number_a.id)._message_sms("breaks the client")
