@@ -4,8 +4,9 @@ Run inside ``odoo-bin shell`` on the benchmark database (see bench/README.md):
 
     bash bench/run_routing_lookup.sh crm_sms_conversation_bench outbound_drain.py
 
-A local mock of Twilio's Messages API (an HTTP server on 127.0.0.1 answering
-each request after BENCH_LATENCY seconds, 0.1 by default) receives the texts
+A local mock of Twilio's Messages API (an HTTP server on 127.0.0.1, in a
+process of its own, answering each request after BENCH_LATENCY seconds, 0.1
+by default, and stamping it when it arrives) receives the texts
 of an account of BENCH_NUMBERS sender numbers (50). For each mode, BENCH_MESSAGES
 texts (1,000) are posted on as many contacts, spread over the numbers, then
 Odoo's SMS queue is run as its cron does (committing) until it is empty:
@@ -23,14 +24,13 @@ Writes bench/results/outbound_drain.md.
 """
 
 import collections
-import json
 import os
 import platform
-import threading
+import subprocess
+import sys
 import time
-import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl
+
+import requests
 
 from odoo.modules.module import get_module_path
 
@@ -48,30 +48,55 @@ if not (cr.dbname.endswith("_bench") or os.environ.get("BENCH_ALLOW_DB")):
     raise SystemExit(f"refusing to populate database {cr.dbname!r}: use a *_bench database")
 
 
-class MockTwilio(BaseHTTPRequestHandler):
-    """Twilio's Messages API after LATENCY seconds; every request is recorded."""
+# The mock provider runs in a process of its own: it stamps each request when it
+# arrives, whatever the Odoo process (and its GIL) is busy with.
+MOCK_SERVER = r"""
+import json, sys, threading, time, uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl
+LATENCY = float(sys.argv[1])
+records, lock = [], threading.Lock()
 
-    requests = []
-    lock = threading.Lock()
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def _answer(self, status, payload):
+        body = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
     def do_POST(self):
         start = time.monotonic()
         length = int(self.headers.get("Content-Length") or 0)
         form = dict(parse_qsl(self.rfile.read(length).decode()))
         time.sleep(LATENCY)
-        with self.lock:
+        with lock:
             # The status callback URL holds our id of the message (sms_uuid).
-            self.requests.append((form.get("From"), form.get("Body"), form.get("StatusCallback"), start))
-            sid = f"SM{uuid.uuid4().hex}"
-        body = json.dumps({"sid": sid, "status": "queued"}).encode()
-        self.send_response(201)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+            records.append((form.get("From"), form.get("Body"), form.get("StatusCallback"), start))
+        self._answer(201, {"sid": "SM" + uuid.uuid4().hex, "status": "queued"})
+
+    def do_GET(self):
+        with lock:
+            payload = list(records)
+            if self.path == "/records?clear=1":
+                records.clear()
+        self._answer(200, payload)
 
     def log_message(self, *args):
         pass
+
+server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"""
+
+
+def mock_records(port, clear=False):
+    url = f"http://127.0.0.1:{port}/records" + ("?clear=1" if clear else "")
+    return [tuple(record) for record in requests.get(url, timeout=30).json()]
 
 
 def setup_account(port):
@@ -121,21 +146,21 @@ def post_messages(account, mode):
 
 
 def drain(mode, concurrency, rate):
-    account = setup_account(SERVER.server_address[1])
+    account = setup_account(MOCK_PORT)
     account.number_ids.write({"rate_limit": rate})
     env["ir.config_parameter"].set_param("crm_sms_conversation.send_concurrency", str(concurrency))
     partners = post_messages(account, mode)
     messages = env["mail.message"].search([("model", "=", "res.partner"), ("res_id", "in", partners.ids)])
-    MockTwilio.requests.clear()
+    mock_records(MOCK_PORT, clear=True)
     start = time.monotonic()
     while env["sms.sms"].search_count([("state", "=", "outgoing"), ("sms_account_id", "=", account.id)]):
         env["sms.sms"]._process_queue()
         env.invalidate_all()
     elapsed = time.monotonic() - start
-    requests = list(MockTwilio.requests)
-    per_message = collections.Counter((body, key) for _sender, body, key, _start in requests)
+    received = mock_records(MOCK_PORT)
+    per_message = collections.Counter((body, key) for _sender, body, key, _start in received)
     starts = collections.defaultdict(list)
-    for sender, _body, _key, request_start in requests:
+    for sender, _body, _key, request_start in received:
         starts[sender].append(request_start)
     gaps = [b - a for values in starts.values() for a, b in zip(sorted(values), sorted(values)[1:], strict=False)]
     states = collections.Counter(
@@ -151,7 +176,7 @@ def drain(mode, concurrency, rate):
         "concurrency": concurrency,
         "rate": rate,
         "seconds": elapsed,
-        "requests": len(requests),
+        "requests": len(received),
         "max_per_message": max(per_message.values(), default=0),
         "messages_reached": len(per_message),
         "min_gap": min(gaps, default=float("nan")),
@@ -159,8 +184,8 @@ def drain(mode, concurrency, rate):
     }
 
 
-SERVER = ThreadingHTTPServer(("127.0.0.1", 0), MockTwilio)
-threading.Thread(target=SERVER.serve_forever, daemon=True).start()
+MOCK = subprocess.Popen([sys.executable, "-c", MOCK_SERVER, str(LATENCY)], stdout=subprocess.PIPE, text=True)
+MOCK_PORT = int(MOCK.stdout.readline())
 try:
     runs = [
         drain("one by one", 1, 1.0),
@@ -168,7 +193,8 @@ try:
         drain("parallel, 10/s", 16, 10.0),
     ]
 finally:
-    SERVER.shutdown()
+    MOCK.terminate()
+    MOCK.wait()
 
 base = runs[0]["seconds"]
 lines = [

@@ -7,6 +7,11 @@ from ..tools.compat import Constraint
 from ..tools.phone import normalize_e164
 
 
+def wall_clock():
+    """Seconds since 1970 (UTC), from a clock that frozen test clocks leave running."""
+    return time.clock_gettime(time.CLOCK_REALTIME)
+
+
 class SmsNumber(models.Model):
     _name = "sms.number"
     _description = "SMS Sender Number"
@@ -42,8 +47,8 @@ class SmsNumber(models.Model):
     last_request_time = fields.Float(
         readonly=True,
         copy=False,
-        help="When the queue last started a request from this number (seconds since 1970, UTC): the next one "
-        "keeps to the rate limit, whichever batch, run or server sends it.",
+        help="When the last request from this number ended (seconds since 1970, UTC): the next one keeps to "
+        "the rate limit, whichever batch, run or server sends it.",
     )
     team_id = fields.Many2one(
         "crm.team", string="Sales Team", check_company=True, help="Sales team owning this number."
@@ -231,11 +236,10 @@ class SmsNumber(models.Model):
     def _sms_send_wait(self):
         """Seconds before this number may start its next request."""
         self.ensure_one()
-        return max(0.0, self.last_request_time + self._sms_send_interval() - time.time())
+        return max(0.0, self.last_request_time + self._sms_send_interval() - wall_clock())
 
     def _sms_send_interval(self):
-        """Seconds between the starts of two requests of this number (0: no
-        limit), with a 2% margin: the provider sees them arrive with the
-        network's jitter."""
+        """Seconds from the end of a request of this number to the start of
+        its next one (0: no limit)."""
         self.ensure_one()
-        return 1.02 / self.rate_limit if self.rate_limit > 0 else 0.0
+        return 1.0 / self.rate_limit if self.rate_limit > 0 else 0.0

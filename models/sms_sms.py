@@ -12,6 +12,7 @@ from ..tools.phone import normalize_e164
 from ..tools.sms_provider import OutgoingSms, SendResult
 from .sms_conversation import CONVERSATION_MODELS
 from .sms_event import in_test_mode
+from .sms_number import wall_clock
 
 _logger = logging.getLogger(__name__)
 
@@ -283,21 +284,24 @@ class SmsSms(models.Model):
                     # Whether an earlier attempt may have reached the provider, read before this one is marked.
                     unknown = {sms.id: sms.sms_outcome_unknown for _number, sms, _outgoing in starting}
                     for number, _sms, _outgoing in starting:
-                        number.sudo().last_request_time = time.time()
+                        number.sudo().last_request_time = wall_clock()
                     since = self.browse(list(unknown))._sms_mark_in_flight(commit)
                     for number, sms, outgoing in starting:
-                        # Until its request has started (the thread says when), the number waits.
+                        # Until its request has ended, the number waits.
                         next_start[number] = float("inf")
                         args = (apis[number], sms.id, outgoing, unknown[sms.id], since[sms.id])
-                        in_flight[pool.submit(self._send_one_timed, *args)] = (sms, outgoing, number)
+                        in_flight[pool.submit(self._send_one_in_thread, *args)] = (sms, outgoing, number)
                 busy = {entry[2] for entry in in_flight.values()}
                 startable = [next_start[number] - now for number in queues if number not in busy]
                 timeout = max(0.0, min(startable)) if startable and len(in_flight) < limit else None
                 done, _running = wait(list(in_flight), timeout=timeout, return_when=FIRST_COMPLETED)
                 for future in done:
                     sms, outgoing, number = in_flight.pop(future)
-                    started = future.result()[0] if not future.exception() else _clock()
-                    next_start[number] = started + intervals[number]
+                    # From the end of a request: its start on the provider's side came before it, whatever
+                    # delayed the sending thread, so no two requests of a number arrive closer than the interval.
+                    ended = _clock()
+                    next_start[number] = ended + intervals[number]
+                    number.sudo().last_request_time = wall_clock()
                     sms._sms_isolated(
                         account,
                         api,
@@ -313,7 +317,7 @@ class SmsSms(models.Model):
 
     def _apply_send_result_of(self, future, api, account, outgoing, unlink_failed, unlink_sent):
         """Apply the outcome of a finished request (its error is this SMS's failure)."""
-        _started, result, needs_lookup = future.result()
+        result, needs_lookup = future.result()
         self._apply_send_result(api, account, outgoing, result, needs_lookup, unlink_failed, unlink_sent)
 
     def _sms_mark_in_flight(self, commit):
@@ -350,11 +354,9 @@ class SmsSms(models.Model):
         _logger.info("SMS %s: deferred to %s, the end of the customer's quiet hours", self.id, until)
 
     @api.model
-    def _send_one_timed(self, api, sms_id, outgoing, needs_lookup, since):
-        """``_send_one`` in a sending thread: (start on the clock, result,
-        whether the outcome was unknown before)."""
-        started = _clock()
-        return started, self._send_one(api, sms_id, outgoing, needs_lookup, since), needs_lookup
+    def _send_one_in_thread(self, api, sms_id, outgoing, needs_lookup, since):
+        """``_send_one`` in a sending thread: (result, whether the outcome was unknown before)."""
+        return self._send_one(api, sms_id, outgoing, needs_lookup, since), needs_lookup
 
     @api.model
     def _send_one(self, api, sms_id, outgoing, needs_lookup, since):
