@@ -6,6 +6,7 @@ signature, the JSON-RPC session and the account set-up are those of
 ``scripts/http_concurrency.py`` (the concurrency check of ``make test``).
 """
 
+import contextlib
 import datetime
 import http.client
 import json
@@ -51,8 +52,20 @@ def db_connect(dbname):
     return cnx
 
 
+@contextlib.contextmanager
+def db_cursor(dbname):
+    """An autocommit cursor on ``dbname``, its connection closed at the end
+    (a connection left open would keep ``createdb -T`` from copying it)."""
+    cnx = db_connect(dbname)
+    try:
+        with cnx.cursor() as cr:
+            yield cr
+    finally:
+        cnx.close()
+
+
 def db_exists(dbname):
-    with db_connect("postgres") as cnx, cnx.cursor() as cr:
+    with db_cursor("postgres") as cr:
         cr.execute("SELECT 1 FROM pg_database WHERE datname = %s", [dbname])
         return bool(cr.fetchone())
 
@@ -179,9 +192,9 @@ def json_body(params):
 
 def pick_contacts(dbname, count, seed):
     """``count`` benchmark contacts, each the only holder of its number
-    (no other contact nor lead has it) and without a conversation yet:
-    [(partner id, E.164)]. Drawn by a hash of the id and ``seed``."""
-    with db_connect(dbname) as cnx, cnx.cursor() as cr:
+    (no other contact nor lead has it): [(partner id, E.164)]. Drawn by a
+    hash of the id and ``seed``."""
+    with db_cursor(dbname) as cr:
         cr.execute(
             """
             SELECT p.id, COALESCE(p.sms_mobile_e164, p.sms_phone_e164)
@@ -198,7 +211,6 @@ def pick_contacts(dbname, count, seed):
                 """
                 SELECT (SELECT count(*) FROM res_partner WHERE sms_phone_e164 = %(n)s OR sms_mobile_e164 = %(n)s)
                      + (SELECT count(*) FROM crm_lead WHERE sms_phone_e164 = %(n)s OR sms_mobile_e164 = %(n)s)
-                     + (SELECT count(*) FROM sms_conversation WHERE remote_number = %(n)s)
                 """,
                 {"n": e164},
             )
@@ -223,7 +235,7 @@ def wait_processed(dbname, external_ids, timeout):
     """Wait until every event of ``external_ids`` is processed; returns
     (seconds waited, events not processed)."""
     started = time.monotonic()
-    with db_connect(dbname) as cnx, cnx.cursor() as cr:
+    with db_cursor(dbname) as cr:
         while True:
             cr.execute(
                 "SELECT count(*) FROM sms_event WHERE external_id = ANY(%s) AND state != 'done'", [list(external_ids)]
@@ -236,7 +248,7 @@ def wait_processed(dbname, external_ids, timeout):
 
 def stored_once(dbname, external_ids):
     """(events stored, distinct messages posted, events stored twice) for ``external_ids``."""
-    with db_connect(dbname) as cnx, cnx.cursor() as cr:
+    with db_cursor(dbname) as cr:
         cr.execute(
             """
             SELECT count(*), count(DISTINCT message_id), count(*) - count(DISTINCT external_id)
@@ -255,7 +267,7 @@ def stored_once(dbname, external_ids):
 def machine(dbname=None):
     pg = ""
     if dbname:
-        with db_connect(dbname) as cnx, cnx.cursor() as cr:
+        with db_cursor(dbname) as cr:
             cr.execute("SHOW server_version")
             pg = f", PostgreSQL {cr.fetchone()[0].split()[0]}"
     return (
@@ -341,5 +353,5 @@ def handle_sigterm():
 
 def wake_cron(dbname):
     """Wake the cron workers of ``dbname`` up now, as Odoo's ``ir.cron._notifydb`` does."""
-    with db_connect("postgres") as cnx, cnx.cursor() as cr:
+    with db_cursor("postgres") as cr:
         cr.execute("SELECT pg_notify('cron_trigger', %s)", [dbname])

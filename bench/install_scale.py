@@ -84,7 +84,7 @@ def run_install(stock, name):
                 "--max-cron-threads=0",
             )
         )
-        with benchlib.db_connect(name) as cnx, cnx.cursor() as cr:
+        with benchlib.db_cursor(name) as cr:
             cr.execute("SELECT count(sms_phone_e164), count(sms_mobile_e164) FROM res_partner")
             keys = cr.fetchone()
         return {"wall": wall, "rss": rss, "inner": None, "filled": f"{keys[0]:,} phone and {keys[1]:,} mobile keys"}
@@ -119,7 +119,7 @@ def main():
     args = parser.parse_args()
     if not benchlib.db_exists(args.stock):
         raise SystemExit(f"{args.stock} does not exist: run bench/scale_db.sh first")
-    with benchlib.db_connect(args.stock) as cnx, cnx.cursor() as cr:
+    with benchlib.db_cursor(args.stock) as cr:
         cr.execute("SELECT (SELECT count(*) FROM res_partner), (SELECT count(*) FROM crm_lead)")
         partners, leads = cr.fetchone()
     runs = {"install": [], "phone_sanitized": []}

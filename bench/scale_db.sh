@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Create (once) a benchmark database of N contacts and M leads with the addon
 # installed, and print its name; an existing one is reused.
-# Usage: bench/scale_db.sh PREFIX PARTNERS LEADS
-#   PREFIX_stock         Odoo 18 with crm and sms, no demo data (template)
+# Usage: bench/scale_db.sh PREFIX PARTNERS LEADS [TEMPLATE_PREFIX]
+#   TEMPLATE_PREFIX_stock  Odoo 18 with crm and sms, no demo data (the template;
+#                          TEMPLATE_PREFIX defaults to PREFIX)
 #   PREFIX_<size>_stock  the template + the rows of bench/scale_data.py (no addon:
 #                        what install_scale.py installs on)
 #   PREFIX_<size>        a copy of it with the addon installed (its pre-init hook
@@ -11,7 +12,7 @@
 # rebuilds the last two.
 set -euo pipefail
 . "$(dirname "$0")/../scripts/env.sh"
-PREFIX=${1:?prefix}; PARTNERS=${2:?partners}; LEADS=${3:?leads}
+PREFIX=${1:?prefix}; PARTNERS=${2:?partners}; LEADS=${3:?leads}; TEMPLATE=${4:-$1}_stock
 [ -x "$VENV/bin/python" ] || die "environment not prepared: run 'make setup' first"
 mkdir -p "$ADDONS_LINK_DIR"
 ln -sfn "$ADDON_DIR" "$ADDONS_LINK_DIR/$ADDON_NAME"
@@ -34,11 +35,11 @@ if exists "$DB"; then
     echo "$DB"
     exit 0
 fi
-if ! exists "${PREFIX}_stock"; then
-    echo "Creating ${PREFIX}_stock (crm, sms, no demo data)" >&2
-    odoo -d "${PREFIX}_stock" -i crm,sms,phone_validation --without-demo=all >&2
+if ! exists "$TEMPLATE"; then
+    echo "Creating $TEMPLATE (crm, sms, no demo data)" >&2
+    odoo -d "$TEMPLATE" -i crm,sms,phone_validation --without-demo=all >&2
 fi
-exists "${DB}_stock" || createdb -T "${PREFIX}_stock" "${DB}_stock"
+exists "${DB}_stock" || createdb -T "$TEMPLATE" "${DB}_stock"
 "$VENV/bin/python" "$ADDON_DIR/bench/scale_data.py" --db "${DB}_stock" --partners "$PARTNERS" --leads "$LEADS" >&2
 echo "Installing the addon on a copy: $DB" >&2
 createdb -T "${DB}_stock" "$DB"
