@@ -12,21 +12,30 @@ set -euo pipefail
 PREFIX=${BENCH_PREFIX:-crm_sms_conversation_bench}
 PORT=${BENCH_PORT:-18700}
 ONLY=${BENCH_ONLY:-}
-BIG=$(bash "$ADDON_DIR/bench/scale_db.sh" "$PREFIX" "${BENCH_SCALE_PARTNERS:-1000000}" "${BENCH_SCALE_LEADS:-300000}")
-SMALL=$(bash "$ADDON_DIR/bench/scale_db.sh" "$PREFIX" "${BENCH_SMALL_PARTNERS:-1000}" "${BENCH_SMALL_LEADS:-300}")
-# The throughput benchmark leaves thousands of messages on its database: one of its own.
-HTTP=$(bash "$ADDON_DIR/bench/scale_db.sh" "${PREFIX}_http" "${BENCH_SMALL_PARTNERS:-1000}" "${BENCH_SMALL_LEADS:-300}" "$PREFIX")
+want() { [ -z "$ONLY" ] || [[ " $* " == *" $ONLY "* ]]; }
+db() { bash "$ADDON_DIR/bench/scale_db.sh" "$@"; }
+# Only the databases the chosen benchmarks use are made (once).
+if want scale install; then
+    BIG=$(db "$PREFIX" "${BENCH_SCALE_PARTNERS:-1000000}" "${BENCH_SCALE_LEADS:-300000}")
+fi
+if want scale; then
+    SMALL=$(db "$PREFIX" "${BENCH_SMALL_PARTNERS:-1000}" "${BENCH_SMALL_LEADS:-300}")
+fi
+if want throughput; then
+    # The throughput benchmark leaves thousands of messages on its database: one of its own.
+    HTTP=$(db "${PREFIX}_http" "${BENCH_SMALL_PARTNERS:-1000}" "${BENCH_SMALL_LEADS:-300}" "$PREFIX")
+fi
 py() { "$VENV/bin/python" "$ADDON_DIR/bench/$1" "${@:2}"; }
 run() {
     # The command written next to the results: what reproduces them.
     BENCH_COMMAND="$(env | grep -E '^BENCH_(SCALE|SMALL|HTTP|INSTALL)_' | sort | tr '\n' ' ')python bench/$1 ${*:2}" py "$@"
 }
-if [ -z "$ONLY" ] || [ "$ONLY" = throughput ]; then
+if want throughput; then
     run http_throughput.py --db "$HTTP" --port "$PORT"
 fi
-if [ -z "$ONLY" ] || [ "$ONLY" = scale ]; then
+if want scale; then
     run scale_webhook.py --big "$BIG" --small "$SMALL" --port $((PORT + 10))
 fi
-if [ -z "$ONLY" ] || [ "$ONLY" = install ]; then
+if want install; then
     run install_scale.py --stock "${BIG}_stock"
 fi
