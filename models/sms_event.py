@@ -451,8 +451,11 @@ class SmsEvent(models.Model):
             ids = self._due_event_ids(batch_size, exclude=seen)
             if not ids:
                 break
-            seen.update(ids)
             for event in self.browse(ids):
+                # Checked before each event, not each batch: a batch can take minutes.
+                if time.monotonic() - started >= budget:
+                    break
+                seen.add(event.id)
                 done += len(event._process_in_own_transaction())
         remaining = len(self._due_event_ids(batch_size, exclude=seen))
         cron_progress(self.env, done, remaining)
