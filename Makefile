@@ -14,7 +14,8 @@ help:
 	@echo "           on Odoo 18.0, or on the series ODOO_SERIES names (ODOO_SERIES=19.0 make test)"
 	@echo "make soak   the long checks: 10,000 generated webhook calls, 10,000 cases per parser test"
 	@echo "make lint   run ruff and pylint-odoo's mandatory checks"
-	@echo "make bench  measure the routing lookup against stock Odoo's phone searches (bench/README.md)"
+	@echo "make bench  the benchmarks: routing lookup vs stock Odoo, webhook at 1M contacts, HTTP throughput,"
+	@echo "           installation on 1M contacts (bench/README.md; results in bench/RESULTS.md)"
 	@echo "make screenshots  redo docs/images/*.png against a running 'make run' (headless Chromium)"
 
 setup:
@@ -39,7 +40,8 @@ soak: setup
 
 bench: setup
 	@[ "$${ODOO_SERIES:-18.0}" = 18.0 ] || { echo "the benchmarks run on Odoo 18.0 (unset ODOO_SERIES)"; exit 2; }
-	@bash bench/run_routing_lookup.sh "$(BENCH_DB)"
+	@[ "$${BENCH_ONLY:-routing}" != routing ] || bash bench/run_routing_lookup.sh "$(BENCH_DB)"
+	@[ "$${BENCH_ONLY:-}" = routing ] || bash bench/run_scale.sh
 
 screenshots: setup
 	@. $(SCRIPTS)/env.sh && "$$VENV/bin/python" $(SCRIPTS)/screenshots.py \

@@ -27,11 +27,8 @@ import platform
 import random
 import re
 import statistics
-import subprocess
+import sys
 import time
-
-import phonenumbers
-from phonenumbers import PhoneNumberFormat
 
 import odoo
 from odoo.modules.module import get_module_path
@@ -49,6 +46,10 @@ REPEAT = int(os.environ.get("BENCH_REPEAT", 3))
 SEED = int(os.environ.get("BENCH_SEED", 42))
 REPO_DIR = os.path.realpath(get_module_path(ADDON))
 OUTPUT = os.environ.get("BENCH_OUTPUT") or os.path.join(REPO_DIR, "bench", "results", "routing_lookup.md")
+sys.path.insert(0, os.path.join(REPO_DIR, "bench"))
+import phone_data  # noqa: E402
+from benchlib import git_revision, percentile  # noqa: E402
+from phone_data import COUNTRY_WEIGHTS, is_national  # noqa: E402
 
 env = globals().get("env")  # provided by odoo-bin shell
 if env is None:
@@ -62,115 +63,13 @@ def log(message):
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-# ---------------------------------------------------------------------------
-# Deterministic data: record i of a model always gets the same numbers, so the
-# ground truth (the E.164 of each stored number) is re-derived, never read back
-# from the columns under test.
-# ---------------------------------------------------------------------------
-
-COUNTRY_WEIGHTS = {"US": 30, "GB": 20, "BE": 15, "FR": 20, "DE": 15}
-US_AREAS = ["201", "202", "206", "212", "213", "303", "305", "312", "404", "415", "512", "617", "646", "702", "818"]
-
-
-def _digits(rng, n):
-    return "".join(rng.choice("0123456789") for _ in range(n))
-
-
-def _nsn(rng, country, mobile):
-    """A national significant number (no trunk prefix) of the country."""
-    if country == "US":
-        exchange = rng.choice([e for e in range(200, 1000) if e % 100 != 11 and e != 555])
-        return rng.choice(US_AREAS) + str(exchange) + _digits(rng, 4)
-    if country == "GB":
-        if mobile:
-            return "7" + rng.choice("4579") + _digits(rng, 8)
-        return rng.choice(
-            [
-                "20" + rng.choice("378") + _digits(rng, 7),
-                "121" + rng.choice("234567") + _digits(rng, 6),
-                "161" + rng.choice("234789") + _digits(rng, 6),
-            ]
-        )
-    if country == "BE":
-        if mobile:
-            return "4" + rng.choice("789") + _digits(rng, 7)
-        return rng.choice("239") + rng.choice("2345678") + _digits(rng, 6)
-    if country == "FR":
-        if mobile:
-            return rng.choice(["6", "6", "7"]) + _digits(rng, 8)
-        return rng.choice("12345") + _digits(rng, 8)
-    if country == "DE":
-        if mobile:
-            prefix = rng.choice(["151", "152", "157", "160", "170", "171", "172", "176", "177", "179"])
-            return prefix + _digits(rng, 8 if prefix.startswith("15") else rng.choice([7, 8]))
-        return rng.choice(["30", "40", "89"]) + rng.choice("2345678") + _digits(rng, 7)
-    raise ValueError(country)
-
-
-# Stored formats: (kind, weight); national kinds have no country code.
-FORMAT_WEIGHTS = [
-    ("nat_spaced", 18),  # (415) 555-0123, 020 7946 0958, 0470 12 34 56, 06 12 34 56 78
-    ("nat_compact", 12),  # 4155550123, 02079460958
-    ("nat_dotted", 12),  # 415.555.0123, 06.12.34.56.78, 0470/12.34.56 (BE), 030/12345678 (DE)
-    ("e164", 22),  # +14155550123
-    ("intl_spaced", 22),  # +1 415-555-0123, +44 20 7946 0958
-    ("intl_00", 8),  # 0044 20 7946 0958
-    ("intl_trunk", 6),  # +44 (0)20 7946 0958 (not for US)
-]
-KINDS, KIND_WEIGHTS = zip(*FORMAT_WEIGHTS, strict=True)
-
-
-def is_national(kind):
-    return kind.startswith("nat_")
-
-
-def _format(parsed, country, kind):
-    national = phonenumbers.format_number(parsed, PhoneNumberFormat.NATIONAL)
-    international = phonenumbers.format_number(parsed, PhoneNumberFormat.INTERNATIONAL)
-    trunk = "" if country == "US" else "0"
-    nsn = phonenumbers.national_significant_number(parsed)
-    if kind == "nat_spaced":
-        return national
-    if kind == "nat_compact":
-        return trunk + nsn
-    if kind == "nat_dotted":
-        if country in ("BE", "DE"):
-            head, _sep, tail = national.partition(" ")
-            return f"{head}/{tail.replace(' ', '.') if country == 'BE' else tail.replace(' ', '')}"
-        return re.sub(r"[\s-]+", ".", re.sub(r"[()]", "", national))
-    if kind == "e164":
-        return phonenumbers.format_number(parsed, PhoneNumberFormat.E164)
-    if kind == "intl_spaced" or (kind == "intl_trunk" and country == "US"):
-        return international
-    if kind == "intl_00":
-        return "00" + international[1:]
-    if kind == "intl_trunk":
-        return f"+{parsed.country_code} (0){national[1:]}"
-    raise ValueError(kind)
-
-
-def _number(rng, country, mobile):
-    """(stored text, E.164 truth, format kind) of a valid number."""
-    for _attempt in range(50):
-        parsed = phonenumbers.parse(f"+{phonenumbers.country_code_for_region(country)}{_nsn(rng, country, mobile)}")
-        if phonenumbers.is_valid_number(parsed):
-            break
-    else:
-        raise RuntimeError(f"no valid {country} number generated")
-    kind = rng.choices(KINDS, KIND_WEIGHTS)[0]
-    return _format(parsed, country, kind), phonenumbers.format_number(parsed, PhoneNumberFormat.E164), kind
+# Deterministic data (bench/phone_data.py): record i of a model always gets the
+# same numbers, so the ground truth (the E.164 of each stored number) is
+# re-derived, never read back from the columns under test.
 
 
 def gen_record(model, i):
-    """Deterministic data of benchmark record ``i`` of ``model``."""
-    rng = random.Random(f"{SEED}:{model}:{i}")
-    country = rng.choices(list(COUNTRY_WEIGHTS), list(COUNTRY_WEIGHTS.values()))[0]
-    record = {"country": country, "phone": None, "mobile": None}
-    if rng.random() < 0.70:
-        record["phone"] = _number(rng, country, mobile=rng.random() < 0.2)
-    if rng.random() < 0.50:
-        record["mobile"] = _number(rng, country, mobile=True)
-    return record
+    return phone_data.gen_record(model, i, SEED)
 
 
 # ---------------------------------------------------------------------------
@@ -511,13 +410,6 @@ def plan_summary(fn, e164):
 # ---------------------------------------------------------------------------
 
 
-def percentile(values, q):
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
-
-
 def measure(method_list, targets, repeat, rng):
     fns = {key: fn for key, _label, _models, _ref, fn in method_list}
     # Warm-up: every method on every target once, untimed.
@@ -547,22 +439,6 @@ def recall(method, targets, found_flags, national=None):
         if target["model"] in models and (national is None or is_national(target["kind"]) == national)
     ]
     return (sum(hits) / len(hits), len(hits)) if hits else (float("nan"), 0)
-
-
-def git_revision():
-    try:
-        rev = subprocess.run(
-            ["git", "-C", REPO_DIR, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", REPO_DIR, "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        return rev + (" + uncommitted changes" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def table_stats():

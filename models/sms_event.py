@@ -9,7 +9,7 @@ from psycopg2 import errors
 from odoo import _, api, fields, models, modules, sql_db
 from odoo.addons.base.models.ir_cron import ODOO_NOTIFY_FUNCTION
 from odoo.exceptions import AccessError
-from odoo.tools import SQL
+from odoo.tools import SQL, config
 
 from ..tools.compat import Constraint, cron_progress
 from ..tools.sms_provider import InboundSms, StatusReport
@@ -27,6 +27,10 @@ POSTPONE_SECONDS = 5
 ADVISORY_LOCK_CLASS = 81731
 # Seconds one run of the processing cron works before leaving the rest to the next run.
 CRON_TIME_BUDGET = 50
+# Odoo runs a job that reports work remaining up to 10 times in a row, all within the
+# cron worker's real-time limit (--limit-time-real-cron, else --limit-time-real, 120 s by
+# default), past which the worker is killed: each run takes a share of that limit.
+CRON_RUNS_PER_LIMIT = 15
 RETENTION_PARAM = "crm_sms_conversation.event_retention_days"
 DEFAULT_RETENTION_DAYS = 90
 # Fields written once, when the provider's call is stored.
@@ -553,17 +557,31 @@ class SmsEvent(models.Model):
         return [row[0] for row in self.env.cr.fetchall()]
 
     @api.model
+    def _cron_time_budget(self):
+        """Seconds one run of the processing cron may work: a prefork cron
+        worker running longer than its real-time limit is killed (the event
+        in progress is rolled back, to be processed again)."""
+        limit = config["limit_time_real_cron"]
+        if limit == -1:
+            limit = config["limit_time_real"]
+        return min(CRON_TIME_BUDGET, limit / CRON_RUNS_PER_LIMIT) if limit and limit > 0 else CRON_TIME_BUDGET
+
+    @api.model
     def _cron_process(self, batch_size=100):
         """Process the due events, oldest first, each in its own transaction,
         until none is left or the run's time is up."""
         started = time.monotonic()
+        budget = self._cron_time_budget()
         done, seen = 0, set()
-        while time.monotonic() - started < CRON_TIME_BUDGET:
+        while time.monotonic() - started < budget:
             ids = self._due_event_ids(batch_size, exclude=seen)
             if not ids:
                 break
-            seen.update(ids)
             for event in self.browse(ids):
+                # Checked before each event, not each batch: a batch can take minutes.
+                if time.monotonic() - started >= budget:
+                    break
+                seen.add(event.id)
                 done += len(event._process_in_own_transaction())
         remaining = len(self._due_event_ids(batch_size, exclude=seen))
         cron_progress(self.env, done, remaining)

@@ -8,6 +8,7 @@ from odoo import fields
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
+from ..models import sms_event as sms_event_module
 from ..models.sms_conversation import SmsConversation
 from ..models.sms_event import MAX_ATTEMPTS
 from ..tools.compat import MENU_GROUPS_FIELD
@@ -130,6 +131,21 @@ class TestEventProcessing(SmsConversationCase):
     def _store(self, sid, body="Kept safe"):
         event_id, _wake = self.account._receive_webhook("inbound", self._inbound_values(body, sid=sid), raw_params=[])
         return self.env["sms.event"].browse(event_id)
+
+    def test_cron_runs_fit_in_the_cron_workers_time_limit(self):
+        """Odoo chains up to 10 runs of a job reporting work left within one
+        cron worker cycle, and kills a prefork cron worker past its real-time
+        limit: a backlog must not get the worker killed."""
+        Event = self.env["sms.event"]
+        cases = [
+            ({"limit_time_real_cron": -1, "limit_time_real": 120}, 120),  # Odoo's defaults
+            ({"limit_time_real_cron": 300, "limit_time_real": 120}, 300),
+        ]
+        for options, limit in cases:
+            with patch.object(sms_event_module, "config", options):
+                self.assertLess(Event._cron_time_budget() * 10, limit * 0.8, options)
+        with patch.object(sms_event_module, "config", {"limit_time_real_cron": 0, "limit_time_real": 120}):
+            self.assertEqual(Event._cron_time_budget(), sms_event_module.CRON_TIME_BUDGET, "no limit: the full budget")
 
     @mute_logger("odoo.addons.crm_sms_conversation.models.sms_event")
     def test_failed_processing_is_kept_and_retried_by_the_cron(self):
