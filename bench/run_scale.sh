@@ -5,7 +5,7 @@
 # Settings (environment): BENCH_PREFIX (database names, crm_sms_conversation_bench),
 # BENCH_PORT (first of the ports used, 18700), BENCH_SCALE_PARTNERS (1000000),
 # BENCH_SCALE_LEADS (300000), BENCH_SMALL_PARTNERS (1000), BENCH_SMALL_LEADS (300),
-# BENCH_ONLY (throughput, scale or install: only that one), BENCH_REBUILD=1;
+# BENCH_ONLY (throughput, scale, outbound or install: only that one), BENCH_REBUILD=1;
 # those of each benchmark are in bench/README.md.
 set -euo pipefail
 . "$(dirname "$0")/../scripts/env.sh"
@@ -35,6 +35,9 @@ if want throughput; then
 fi
 if want scale; then
     run scale_webhook.py --big "$BIG" --small "$SMALL" --port $((PORT + 10))
+fi
+if want outbound; then
+    bash "$ADDON_DIR/bench/run_routing_lookup.sh" "${PREFIX%_bench}_outbound_bench" outbound_drain.py
 fi
 if want install; then
     run install_scale.py --stock "${BIG}_stock"
