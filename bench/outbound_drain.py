@@ -202,7 +202,7 @@ lines = [
     "",
     f"{N_MESSAGES} texts over {N_NUMBERS} sender numbers, mock provider answering after {LATENCY * 1000:.0f} ms, "
     f"on {platform.node()} ({os.cpu_count()} cores), load average {os.getloadavg()[0]:.2f} at the end.",
-    "Command: `bash bench/run_routing_lookup.sh crm_sms_conversation_bench outbound_drain.py`",
+    f"Command: `make bench BENCH_ONLY=outbound` (database {cr.dbname}).",
     "",
     "| mode | requests at once | number limit (msg/s) | drain (s) | speed-up vs one by one | requests | "
     "messages reached | most requests for one message | shortest gap of one number (s) | chatter states |",
