@@ -136,11 +136,15 @@ class SmsSms(models.Model):
                 or False,
                 "sms_quiet_hours_confirmed": len(self) == 1 and self._sms_quiet_hours_confirmed_by_seller(),
             }
-            if number and not values["sms_auto_reply"] and not values["sms_quiet_hours_confirmed"]:
-                # Said at once in the chatter and the pane, not only when the queue comes to it.
-                if until := number.account_id._quiet_hours_until(remote, number.number):
-                    values.update(sms_next_attempt_date=until, sms_quiet_hours_deferred=True)
-                    self.env.ref("sms.ir_cron_sms_scheduler_action").sudo()._trigger(at=until)
+            # Said at once in the chatter and the pane, not only when the queue comes to it.
+            if (
+                number
+                and not values["sms_auto_reply"]
+                and not values["sms_quiet_hours_confirmed"]
+                and (until := number.account_id._quiet_hours_until(remote, number.number))
+            ):
+                values.update(sms_next_attempt_date=until, sms_quiet_hours_deferred=True)
+                self.env.ref("sms.ir_cron_sms_scheduler_action").sudo()._trigger(at=until)
             if number and in_conversation:
                 conversation = self.env["sms.conversation"].sudo()._get_or_create(number, remote, record)
                 conversation._touch(preview=sms.body or "", outbound=True)
