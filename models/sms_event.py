@@ -24,8 +24,11 @@ MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 POSTPONE_SECONDS = 5
 # First key of the advisory locks serializing the processing of a customer's messages.
 ADVISORY_LOCK_CLASS = 81731
-# Seconds one run of the processing cron works before leaving the rest to the next run.
-CRON_TIME_BUDGET = 50
+# Seconds one run of the processing cron works before leaving the rest to the
+# next run. Odoo calls a job that reports work left up to 10 times in a row, all
+# within the cron worker's time limit (--limit-time-real-cron, by default
+# --limit-time-real: 120 s), past which the worker is killed.
+CRON_TIME_BUDGET = 10
 RETENTION_PARAM = "crm_sms_conversation.event_retention_days"
 DEFAULT_RETENTION_DAYS = 90
 # Fields written once, when the provider's call is stored.
@@ -429,18 +432,24 @@ class SmsEvent(models.Model):
     @api.model
     def _cron_process(self, batch_size=100):
         """Process the due events, oldest first, each in its own transaction,
-        until none is left or the run's time is up."""
+        until none is left or the run's time is up (checked before each
+        event: a run stays well within the cron worker's time limit)."""
         started = time.monotonic()
         done, seen = 0, set()
         while time.monotonic() - started < CRON_TIME_BUDGET:
             ids = self._due_event_ids(batch_size, exclude=seen)
             if not ids:
                 break
-            seen.update(ids)
             for event in self.browse(ids):
-                done += len(event._process_in_own_transaction())
+                if time.monotonic() - started >= CRON_TIME_BUDGET:
+                    break
+                seen.add(event.id)
+                processed = len(event._process_in_own_transaction())
+                done += processed
+                # Each event's progress committed with it.
+                cron_progress(self.env, processed)
         remaining = len(self._due_event_ids(batch_size, exclude=seen))
-        cron_progress(self.env, done, remaining)
+        cron_progress(self.env, 0, remaining)
         return done
 
     # Failures ------------------------------------------------------------

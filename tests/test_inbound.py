@@ -8,8 +8,9 @@ from odoo import fields
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
+from ..models import sms_event as sms_event_module
 from ..models.sms_conversation import SmsConversation
-from ..models.sms_event import MAX_ATTEMPTS
+from ..models.sms_event import CRON_TIME_BUDGET, MAX_ATTEMPTS, SmsEvent
 from ..tools.compat import MENU_GROUPS_FIELD
 from .common import SmsConversationCase
 
@@ -182,6 +183,37 @@ class TestEventProcessing(SmsConversationCase):
         self._run_event_cron()
         self.assertEqual(event.state, "done", event.error)
         self.assertEqual(event.message_id.create_uid, self.gateway)
+
+    def test_run_ends_in_time_and_leaves_the_rest_to_the_next_run(self):
+        """The run's time is checked before each event, not each batch: a
+        run of slow events stays within the cron worker's time limit (a
+        worker past it is killed), and the events left are reported, so
+        that the cron runs again at once."""
+        self._partner("Busy", phone=self.customer_number)
+        events = self._store("SMbusy1", "One") | self._store("SMbusy2", "Two") | self._store("SMbusy3", "Three")
+        clock = [0.0]
+        process = SmsEvent._process_in_own_transaction
+
+        def slow_process(event):
+            clock[0] += CRON_TIME_BUDGET * 0.6
+            return process(event)
+
+        fake_time = type("FakeTime", (), {"monotonic": staticmethod(lambda: clock[0])})
+        cron = self.env.ref("crm_sms_conversation.ir_cron_sms_event_process")
+        Progress = self.env["ir.cron.progress"].sudo()
+        before = Progress.search([("cron_id", "=", cron.id)], order="id desc", limit=1).id or 0
+        with (
+            patch.object(sms_event_module, "time", fake_time),
+            patch.object(SmsEvent, "_process_in_own_transaction", slow_process),
+        ):
+            self._run_event_cron()
+        self.assertEqual(events[:2].mapped("state"), ["done", "done"])
+        runs = Progress.search([("cron_id", "=", cron.id), ("id", ">", before)], order="id")
+        self.assertEqual(
+            (runs[0].done, runs[0].remaining), (2, 1), "the first run stops in time and reports the third event"
+        )
+        # Odoo 19 calls the job again at once in the same worker; Odoo 18 at its next wake-up.
+        self.assertEqual(events[2].state, "done" if len(runs) > 1 else "pending")
 
     def test_processed_event_is_not_processed_again(self):
         self._partner("Once", phone=self.customer_number)
