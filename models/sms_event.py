@@ -24,10 +24,9 @@ MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 POSTPONE_SECONDS = 5
 # First key of the advisory locks serializing the processing of a customer's messages.
 ADVISORY_LOCK_CLASS = 81731
-# Seconds one run of the processing cron works before leaving the rest to the
-# next run. Odoo calls a job that reports work left up to 10 times in a row, all
-# within the cron worker's time limit (--limit-time-real-cron, by default
-# --limit-time-real: 120 s), past which the worker is killed.
+# Seconds one run of the processing cron works before leaving the rest to a new
+# run: well within the cron worker's time limit (--limit-time-real-cron, by
+# default --limit-time-real: 120 s), past which the worker is killed.
 CRON_TIME_BUDGET = 10
 RETENTION_PARAM = "crm_sms_conversation.event_retention_days"
 DEFAULT_RETENTION_DAYS = 90
@@ -431,9 +430,11 @@ class SmsEvent(models.Model):
 
     @api.model
     def _cron_process(self, batch_size=100):
-        """Process the due events, oldest first, each in its own transaction,
-        until none is left or the run's time is up (checked before each
-        event: a run stays well within the cron worker's time limit)."""
+        """Process the due events, oldest first, each in its own transaction
+        with its progress, until none is left or the run's time is up
+        (checked before each event). A run whose time is up asks for a new
+        run instead of reporting work left: Odoo would call the job again up
+        to 10 times in a row, all within the cron worker's time limit."""
         started = time.monotonic()
         done, seen = 0, set()
         while time.monotonic() - started < CRON_TIME_BUDGET:
@@ -446,10 +447,10 @@ class SmsEvent(models.Model):
                 seen.add(event.id)
                 processed = len(event._process_in_own_transaction())
                 done += processed
-                # Each event's progress committed with it.
+                # Committed with the event: a run killed later is not taken by Odoo for a hung one.
                 cron_progress(self.env, processed)
-        remaining = len(self._due_event_ids(batch_size, exclude=seen))
-        cron_progress(self.env, 0, remaining)
+        if time.monotonic() - started >= CRON_TIME_BUDGET and self._due_event_ids(1, exclude=seen):
+            self._processing_cron()._trigger()
         return done
 
     # Failures ------------------------------------------------------------

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 
-from ..tools.compat import domain_and
+from ..tools.compat import cron_progress, domain_and
 from ..tools.phone import normalize_e164
 from ..tools.sms_provider import OutgoingSms, SendResult
 from .sms_conversation import CONVERSATION_MODELS
@@ -19,6 +19,9 @@ MAX_SEND_ATTEMPTS = 5
 # Failures found by Odoo itself, before or instead of any provider request.
 LOCAL_ERRORS = frozenset({"blacklist", "missing", "no_sender", "account_archived", "internal"})
 RETRY_BASE_DELAY = 30  # seconds, doubled at each attempt
+# Seconds one run of the queue starts requests before leaving the rest to a new
+# run (see sms_event.CRON_TIME_BUDGET).
+QUEUE_TIME_BUDGET = 10
 
 
 def _clock():
@@ -72,8 +75,20 @@ class SmsSms(models.Model):
 
     @api.model
     def _process_queue(self, *args, **kwargs):
-        """The queue is the only place where our SMS reach the provider."""
-        return super(SmsSms, self.with_context(sms_conversation_queue=True))._process_queue(*args, **kwargs)
+        """The queue is the only place where our SMS reach the provider. A
+        run starts requests for ``QUEUE_TIME_BUDGET`` seconds, then asks for a
+        new run for the rest (as the processing cron of provider events
+        does): a long queue (a campaign of thousands of texts, numbers
+        sending one a second) never keeps the cron worker past its time
+        limit."""
+        deadline = _clock() + QUEUE_TIME_BUDGET
+        queue = self.with_context(sms_conversation_queue=True, sms_conversation_queue_deadline=deadline)
+        result = super(SmsSms, queue)._process_queue(*args, **kwargs)
+        if _clock() >= deadline and queue.search_count(
+            [("state", "=", "outgoing"), ("to_delete", "!=", True), ("sms_account_id", "!=", False)], limit=1
+        ):
+            self.env.ref("sms.ir_cron_sms_scheduler_action").sudo()._trigger()
+        return result
 
     @api.model
     def _search(self, domain, *args, **kwargs):
@@ -262,7 +277,9 @@ class SmsSms(models.Model):
     def _send_requests(self, account, api, to_send, commit, unlink_failed, unlink_sent):
         """Send the prepared ``(sms, outgoing)`` pairs. The requests run in
         threads, which never touch the database; each SMS is marked in flight
-        before its request and its outcome applied as soon as it comes."""
+        before its request and its outcome applied as soon as it comes. Once
+        the queue run's time is up, no request starts: the rest waits for the
+        next run."""
         limit = max(1, self._sms_send_concurrency())
         queues = {}
         for sms, outgoing in to_send:
@@ -275,6 +292,9 @@ class SmsSms(models.Model):
         with ThreadPoolExecutor(max_workers=min(limit, len(queues)), thread_name_prefix="sms_send") as pool:
             while queues or in_flight:
                 now = _clock()
+                if queues and now >= self.env.context.get("sms_conversation_queue_deadline", now + 1):
+                    # The run's time is up: the rest stays queued for the next run.
+                    queues.clear()
                 busy = {entry[2] for entry in in_flight.values()}
                 for number in list(queues):
                     if len(in_flight) >= limit:
@@ -312,6 +332,9 @@ class SmsSms(models.Model):
                             unlink_sent,
                         ),
                     )
+                    if commit:
+                        # Committed with the outcome: a run killed later is not taken by Odoo for a hung one.
+                        cron_progress(self.env, 1)
 
     def _apply_send_result_of(self, future, api, account, outgoing, needs_lookup, unlink_failed, unlink_sent):
         """Apply the outcome of a finished request (its error is this SMS's failure)."""

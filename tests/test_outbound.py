@@ -13,6 +13,7 @@ from odoo.exceptions import UserError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
+from ..models import sms_sms as sms_sms_module
 from ..models.sms_sms import _clock
 from .common import FakeResponse, SmsConversationCase
 
@@ -455,6 +456,27 @@ class TestConcurrentSending(SmsConversationCase):
         first_a, first_b = by_number[self.number_a.number][0], by_number[self.number_b.number][0]
         self.assertLess(max(first_a[1], first_b[1]), min(first_a[2], first_b[2]), "both numbers sent at once")
         self.assertFalse(self.env["sms.sms"].search([("state", "=", "outgoing")]), "all sent")
+
+    def test_queue_run_ends_in_time_and_asks_for_a_new_run(self):
+        """A long queue (a number sending 2 messages a second) is sent over
+        several runs, each within its time, each message once and in order:
+        the cron worker is never kept past its time limit."""
+        self.number_a.rate_limit = 2
+        partner = self._partner("Long Queue", phone="+14155550165")
+        for index in range(5):
+            partner.with_context(sms_conversation_number_id=self.number_a.id)._message_sms(f"part {index}")
+        cron = self.env.ref("sms.ir_cron_sms_scheduler_action")
+        Trigger = self.env["ir.cron.trigger"].sudo()
+        stamps = []
+        with self._slow_twilio(stamps, latency=0), patch.object(sms_sms_module, "QUEUE_TIME_BUDGET", 0.8):
+            Trigger.search([("cron_id", "=", cron.id)]).unlink()
+            self._process_queue()
+            self.assertEqual(len(stamps), 2, "0.8 s at 2 messages a second: two requests")
+            self.assertTrue(Trigger.search([("cron_id", "=", cron.id)]), "a new run for the other three")
+            for _run in range(2):
+                self._process_queue()
+        self.assertEqual([body for body, _start, _end in stamps], [f"part {index}" for index in range(5)])
+        self.assertFalse(self.env["sms.sms"].search([("state", "=", "outgoing")]), "all sent, each once")
 
     def test_one_sending_thread_failing_fails_its_message_only(self):
         partner = self._partner("Two Texts", phone="+14155550163")
