@@ -192,20 +192,18 @@ class SmsSms(models.Model):
         commit = not in_test_mode()
         api = account._get_provider_api()
         blacklisted = self.env["phone.blacklist"]._sms_blacklisted(self.mapped("number"))
-        to_send = []
-        for sms in self:
-            outgoing = sms._sms_isolated(
+
+        def prepare(sms):
+            return sms._sms_isolated(
                 account,
                 api,
                 commit,
                 unlink_failed,
                 unlink_sent,
-                lambda sms=sms: sms._send_with_account_check(account, api, blacklisted, unlink_failed, unlink_sent),
+                lambda: sms._send_with_account_check(account, api, blacklisted, unlink_failed, unlink_sent),
             )
-            if outgoing:
-                to_send.append((sms, outgoing))
-        if to_send:
-            self._send_requests(account, api, to_send, commit, unlink_failed, unlink_sent)
+
+        self._send_requests(account, api, prepare, commit, unlink_failed, unlink_sent)
 
     def _sms_isolated(self, account, api, commit, unlink_failed, unlink_sent, step):
         """Run ``step`` for this SMS alone (in a savepoint in tests, committed
@@ -274,37 +272,47 @@ class SmsSms(models.Model):
         self._apply_send_result(api, account, outgoing, result, self.sms_outcome_unknown, unlink_failed, unlink_sent)
         return None
 
-    def _send_requests(self, account, api, to_send, commit, unlink_failed, unlink_sent):
-        """Send the prepared ``(sms, outgoing)`` pairs. The requests run in
-        threads, which never touch the database; each SMS is marked in flight
-        before its request and its outcome applied as soon as it comes. Once
-        the queue run's time is up, no request starts: the rest waits for the
-        next run."""
+    def _send_requests(self, account, api, prepare, commit, unlink_failed, unlink_sent):
+        """Send these SMS, each prepared (``prepare(sms)``: its ``OutgoingSms``,
+        or None when settled without a request) right before its request. The
+        requests run in threads, which never touch the database; each SMS is
+        marked in flight before its request and its outcome applied as soon as
+        it comes. Once the queue run's time is up (and one SMS at least was
+        prepared), no SMS is prepared nor sent: the rest waits, untouched,
+        for the next run."""
         limit = max(1, self._sms_send_concurrency())
         queues = {}
-        for sms, outgoing in to_send:
-            queues.setdefault(sms.sms_number_id, deque()).append((sms, outgoing))
+        for sms in self:
+            queues.setdefault(sms.sms_number_id, deque()).append(sms)
         intervals = {number: 1 / number.rate_limit if number.rate_limit > 0 else 0 for number in queues}
         next_start = dict.fromkeys(queues, 0.0)
         # One provider client (and HTTP session) per number: a session is not shared between threads.
         apis = {number: type(api)(api.config) for number in queues}
+        deadline = self.env.context.get("sms_conversation_queue_deadline")
         in_flight = {}
+        prepared = 0
         with ThreadPoolExecutor(max_workers=min(limit, len(queues)), thread_name_prefix="sms_send") as pool:
             while queues or in_flight:
-                now = _clock()
-                if queues and now >= self.env.context.get("sms_conversation_queue_deadline", now + 1):
-                    # The run's time is up: the rest stays queued for the next run.
+                # Each call sends one message at least, however long the run took to come here.
+                if queues and prepared and deadline and _clock() >= deadline:
                     queues.clear()
+                now = _clock()
                 busy = {entry[2] for entry in in_flight.values()}
                 for number in list(queues):
                     if len(in_flight) >= limit:
                         break
                     if number in busy or next_start[number] > now:
                         continue
-                    sms, outgoing = queues[number].popleft()
+                    outgoing = None
+                    while queues[number] and not outgoing:
+                        sms = queues[number].popleft()
+                        outgoing = prepare(sms)
+                        prepared += 1
                     if not queues[number]:
                         del queues[number]
-                    next_start[number] = now + intervals[number]
+                    if not outgoing:
+                        continue
+                    next_start[number] = _clock() + intervals[number]
                     busy.add(number)
                     needs_lookup = sms.sms_outcome_unknown
                     since = sms._sms_mark_in_flight(commit)

@@ -478,6 +478,19 @@ class TestConcurrentSending(SmsConversationCase):
         self.assertEqual([body for body, _start, _end in stamps], [f"part {index}" for index in range(5)])
         self.assertFalse(self.env["sms.sms"].search([("state", "=", "outgoing")]), "all sent, each once")
 
+    def test_queue_run_whose_time_is_up_sends_one_message_at_least(self):
+        """However long a run took to come to the requests, it sends one
+        message at least: a slow run never leaves the queue where it was."""
+        partner = self._partner("Slow Runs", phone="+14155550166")
+        for index in range(3):
+            partner.with_context(sms_conversation_number_id=self.number_a.id)._message_sms(f"slow {index}")
+        stamps = []
+        with self._slow_twilio(stamps, latency=0), patch.object(sms_sms_module, "QUEUE_TIME_BUDGET", 0):
+            for run in range(3):
+                self._process_queue()
+                self.assertEqual(len(stamps), run + 1, "one message a run")
+        self.assertEqual([body for body, _start, _end in stamps], ["slow 0", "slow 1", "slow 2"])
+
     def test_one_sending_thread_failing_fails_its_message_only(self):
         partner = self._partner("Two Texts", phone="+14155550163")
         partner.with_context(sms_conversation_number_id=self.number_a.id)._message_sms("breaks the client")
