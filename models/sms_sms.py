@@ -117,11 +117,19 @@ class SmsSms(models.Model):
             self.env.ref("sms.ir_cron_sms_scheduler_action").sudo()._trigger()
             return None
         # Read before sending: sent messages are deleted, and Odoo 19 empties the cache at each commit.
-        messages = ours.mail_message_id
+        message_of = {sms.id: sms.mail_message_id.id for sms in ours}
+        before = ours._sms_queue_snapshot()
         for account, batch in ours.grouped("sms_account_id").items():
             batch._send_with_account(account, unlink_failed=unlink_failed, unlink_sent=unlink_sent)
-        messages._notify_message_notification_update()
+        # Only the messages whose SMS changed: a run whose time was up left the others untouched.
+        after = ours.exists()._sms_queue_snapshot()
+        changed = {message_of[sms_id] for sms_id, state in before.items() if after.get(sms_id) != state}
+        self.env["mail.message"].browse(changed - {False})._notify_message_notification_update()
         return None
+
+    def _sms_queue_snapshot(self):
+        """What a queue run may change of each SMS, by id."""
+        return {sms.id: (sms.state, sms.sms_attempt_count, sms.sms_next_attempt_date) for sms in self}
 
     # Preparation -------------------------------------------------------
 

@@ -151,7 +151,7 @@ class MockTwilio(ThreadingHTTPServer):
         self.answering = 0  # messages accepted, not answered yet
         self.latency = 0.0
         self.modes = ()
-        self.failing_until = 0.0
+        self.failing_for, self.failing_until = 0, None
         self.turn = itertools.count()
         self.answers = collections.Counter()
         self.thread = threading.Thread(target=self.serve_forever, daemon=True)
@@ -165,14 +165,16 @@ class MockTwilio(ThreadingHTTPServer):
         self.server_close()
 
     def fail(self, seconds, modes=("500", "reset", "timeout")):
-        """Fail every request for ``seconds``, cycling through ``modes``."""
+        """Fail every request for ``seconds`` from the next one, cycling through ``modes``."""
         with self.lock:
             self.modes = modes
-            self.failing_until = time.monotonic() + seconds
+            self.failing_for, self.failing_until = seconds, None
 
     def failure(self):
         with self.lock:
-            if time.monotonic() >= self.failing_until or not self.modes:
+            if self.modes and self.failing_until is None:
+                self.failing_until = time.monotonic() + self.failing_for
+            if not self.modes or time.monotonic() >= self.failing_until:
                 return None
             mode = self.modes[next(self.turn) % len(self.modes)]
             self.answers[mode] += 1

@@ -402,6 +402,31 @@ class TestLiveUpdates(SmsConversationCase):
         )
         self.assertTrue(all(p["conversation_id"] == message.sms_conversation_id.id for p in payloads))
 
+    def test_queue_run_updates_the_chatter_of_the_messages_it_sent_only(self):
+        """A run whose time is up refreshes the chatter of the texts it sent,
+        not of those it left for the next run."""
+        self.number_a.rate_limit = 2
+        partner = self._partner("Updates", phone="+14155550167")
+        messages = [
+            partner.with_context(sms_conversation_number_id=self.number_a.id)._message_sms(f"update {index}")
+            for index in range(4)
+        ]
+        Message = type(self.env["mail.message"])
+        notify = Message._notify_message_notification_update
+        notified = set()
+
+        def record(records, *args, **kwargs):
+            notified.update(records.ids)
+            return notify(records, *args, **kwargs)
+
+        with (
+            self.mock_twilio(),
+            patch.object(sms_sms_module, "QUEUE_TIME_BUDGET", 0.8),
+            patch.object(Message, "_notify_message_notification_update", record),
+        ):
+            self._process_queue()
+        self.assertEqual(notified & {m.id for m in messages}, {messages[0].id, messages[1].id})
+
     def test_reading_updates_the_other_sellers_counts(self):
         self.team_a.member_ids |= self.user_seller_c
         self._partner("Read Customer", phone="(415) 555-0123", user_id=self.user_seller_a.id)
