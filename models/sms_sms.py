@@ -6,6 +6,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from datetime import timedelta
 
 from odoo import api, fields, models
+from odoo.tools import SQL
 
 from ..tools.compat import cron_progress, domain_and
 from ..tools.phone import normalize_e164
@@ -122,14 +123,24 @@ class SmsSms(models.Model):
         for account, batch in ours.grouped("sms_account_id").items():
             batch._send_with_account(account, unlink_failed=unlink_failed, unlink_sent=unlink_sent)
         # Only the messages whose SMS changed: a run whose time was up left the others untouched.
-        after = ours.exists()._sms_queue_snapshot()
+        after = ours._sms_queue_snapshot()
         changed = {message_of[sms_id] for sms_id, state in before.items() if after.get(sms_id) != state}
         self.env["mail.message"].browse(changed - {False})._notify_message_notification_update()
         return None
 
     def _sms_queue_snapshot(self):
-        """What a queue run may change of each SMS, by id."""
-        return {sms.id: (sms.state, sms.sms_attempt_count, sms.sms_next_attempt_date) for sms in self}
+        """What a queue run may change of each SMS still in the database, by
+        id (read there: the cache may hold SMS deleted since)."""
+        if not self:
+            return {}
+        self.flush_recordset(["state", "sms_attempt_count", "sms_next_attempt_date"])
+        self.env.cr.execute(
+            SQL(
+                "SELECT id, state, sms_attempt_count, sms_next_attempt_date FROM sms_sms WHERE id IN %s",
+                tuple(self.ids),
+            )
+        )
+        return {row[0]: row[1:] for row in self.env.cr.fetchall()}
 
     # Preparation -------------------------------------------------------
 

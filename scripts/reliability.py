@@ -722,7 +722,7 @@ def run_db_restart(args, check, db, _env):
                 first_200.setdefault(sid, moment)
         check(len(first_200) == len(calls), f"{len(first_200)} calls answered 200 (each stored before its answer)")
         # A provider's retries come out of order: no order to check.
-        check_inbound(check, admin, calls, timeout=900, ordered=False)
+        check_inbound(check, admin, calls, timeout=1800, ordered=False)
     finally:
         if server:
             stop_server(server)
