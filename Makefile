@@ -12,7 +12,8 @@ help:
 	@echo "make run    set everything up and serve the addon with demo data on http://localhost:$(RUN_PORT) (admin/admin)"
 	@echo "make test   run the whole test suite (linters and Odoo tests on a fresh database)"
 	@echo "           on Odoo 18.0, or on the series ODOO_SERIES names (ODOO_SERIES=19.0 make test)"
-	@echo "make soak   the long checks: 10,000 generated webhook calls, 10,000 cases per parser test"
+	@echo "make soak   the long checks: 10,000 generated webhook calls, 10,000 cases per parser test,"
+	@echo "           then crashes, a provider outage and a database restart on real servers (18.0)"
 	@echo "make lint   run ruff and pylint-odoo's mandatory checks"
 	@echo "make bench  the benchmarks: routing lookup vs stock Odoo, webhook at 1M contacts, HTTP throughput,"
 	@echo "           installation on 1M contacts (bench/README.md; results in bench/RESULTS.md)"
@@ -36,7 +37,8 @@ test: setup
 soak: setup
 	@SMS_FUZZ_EXAMPLES=$${SMS_FUZZ_EXAMPLES:-10000} SMS_FUZZ_HTTP_EXAMPLES=$${SMS_FUZZ_HTTP_EXAMPLES:-10000} \
 		TEST_TAGS=/crm_sms_conversation:TestParsersFuzz,/crm_sms_conversation:TestWebhookFuzz \
-		TEST_LOG=$${TEST_LOG:-.build/$${ODOO_SERIES:-18.0}/soak.log} bash $(SCRIPTS)/run_tests.sh
+		TEST_LOG=$${TEST_LOG:-.build/$${ODOO_SERIES:-18.0}/soak.log} bash $(SCRIPTS)/run_tests.sh; fuzz=$$?; \
+	bash $(SCRIPTS)/run_reliability.sh; reliability=$$?; exit $$(( fuzz || reliability ))
 
 bench: setup
 	@[ "$${ODOO_SERIES:-18.0}" = 18.0 ] || { echo "the benchmarks run on Odoo 18.0 (unset ODOO_SERIES)"; exit 2; }

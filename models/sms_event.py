@@ -25,11 +25,12 @@ MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 POSTPONE_SECONDS = 5
 # First key of the advisory locks serializing the processing of a customer's messages.
 ADVISORY_LOCK_CLASS = 81731
-# Seconds one run of the processing cron works before leaving the rest to the next run.
-CRON_TIME_BUDGET = 50
-# Odoo runs a job that reports work remaining up to 10 times in a row, all within the
-# cron worker's real-time limit (--limit-time-real-cron, else --limit-time-real, 120 s by
-# default), past which the worker is killed: each run takes a share of that limit.
+# Seconds one run of the processing cron works before leaving the rest to a new
+# run: well within the cron worker's time limit (--limit-time-real-cron, by
+# default --limit-time-real: 120 s), past which the worker is killed.
+CRON_TIME_BUDGET = 10
+# Odoo may run a job up to 10 times in a row within the cron worker's real-time limit:
+# each run takes at most this share of that limit.
 CRON_RUNS_PER_LIMIT = 15
 RETENTION_PARAM = "crm_sms_conversation.event_retention_days"
 DEFAULT_RETENTION_DAYS = 90
@@ -568,8 +569,11 @@ class SmsEvent(models.Model):
 
     @api.model
     def _cron_process(self, batch_size=100):
-        """Process the due events, oldest first, each in its own transaction,
-        until none is left or the run's time is up."""
+        """Process the due events, oldest first, each in its own transaction
+        with its progress, until none is left or the run's time is up
+        (checked before each event). A run whose time is up asks for a new
+        run instead of reporting work left: Odoo would call the job again up
+        to 10 times in a row, all within the cron worker's time limit."""
         started = time.monotonic()
         budget = self._cron_time_budget()
         done, seen = 0, set()
@@ -582,9 +586,12 @@ class SmsEvent(models.Model):
                 if time.monotonic() - started >= budget:
                     break
                 seen.add(event.id)
-                done += len(event._process_in_own_transaction())
-        remaining = len(self._due_event_ids(batch_size, exclude=seen))
-        cron_progress(self.env, done, remaining)
+                processed = len(event._process_in_own_transaction())
+                done += processed
+                # Committed with the event: a run killed later is not taken by Odoo for a hung one.
+                cron_progress(self.env, processed)
+        if time.monotonic() - started >= budget and self._due_event_ids(1, exclude=seen):
+            self._processing_cron()._trigger()
         return done
 
     # Failures ------------------------------------------------------------

@@ -6,8 +6,9 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from datetime import timedelta
 
 from odoo import api, fields, models
+from odoo.tools import SQL
 
-from ..tools.compat import domain_and
+from ..tools.compat import cron_progress, domain_and
 from ..tools.phone import normalize_e164
 from ..tools.sms_provider import OutgoingSms, SendResult
 from .sms_conversation import CONVERSATION_MODELS
@@ -20,6 +21,9 @@ MAX_SEND_ATTEMPTS = 5
 # Failures found by Odoo itself, before or instead of any provider request.
 LOCAL_ERRORS = frozenset({"blacklist", "missing", "no_sender", "account_archived", "internal"})
 RETRY_BASE_DELAY = 30  # seconds, doubled at each attempt
+# Seconds one run of the queue starts requests before leaving the rest to a new
+# run (see sms_event.CRON_TIME_BUDGET).
+QUEUE_TIME_BUDGET = 10
 
 
 def _clock():
@@ -73,8 +77,20 @@ class SmsSms(models.Model):
 
     @api.model
     def _process_queue(self, *args, **kwargs):
-        """The queue is the only place where our SMS reach the provider."""
-        return super(SmsSms, self.with_context(sms_conversation_queue=True))._process_queue(*args, **kwargs)
+        """The queue is the only place where our SMS reach the provider. A
+        run starts requests for ``QUEUE_TIME_BUDGET`` seconds, then asks for a
+        new run for the rest (as the processing cron of provider events
+        does): a long queue (a campaign of thousands of texts, numbers
+        sending one a second) never keeps the cron worker past its time
+        limit."""
+        deadline = _clock() + QUEUE_TIME_BUDGET
+        queue = self.with_context(sms_conversation_queue=True, sms_conversation_queue_deadline=deadline)
+        result = super(SmsSms, queue)._process_queue(*args, **kwargs)
+        if _clock() >= deadline and queue.search_count(
+            [("state", "=", "outgoing"), ("to_delete", "!=", True), ("sms_account_id", "!=", False)], limit=1
+        ):
+            self.env.ref("sms.ir_cron_sms_scheduler_action").sudo()._trigger()
+        return result
 
     @api.model
     def _search(self, domain, *args, **kwargs):
@@ -103,11 +119,29 @@ class SmsSms(models.Model):
             self.env.ref("sms.ir_cron_sms_scheduler_action").sudo()._trigger()
             return None
         # Read before sending: sent messages are deleted, and Odoo 19 empties the cache at each commit.
-        messages = ours.mail_message_id
+        message_of = {sms.id: sms.mail_message_id.id for sms in ours}
+        before = ours._sms_queue_snapshot()
         for account, batch in ours.grouped("sms_account_id").items():
             batch._send_with_account(account, unlink_failed=unlink_failed, unlink_sent=unlink_sent)
-        messages._notify_message_notification_update()
+        # Only the messages whose SMS changed: a run whose time was up left the others untouched.
+        after = ours._sms_queue_snapshot()
+        changed = {message_of[sms_id] for sms_id, state in before.items() if after.get(sms_id) != state}
+        self.env["mail.message"].browse(changed - {False})._notify_message_notification_update()
         return None
+
+    def _sms_queue_snapshot(self):
+        """What a queue run may change of each SMS still in the database, by
+        id (read there: the cache may hold SMS deleted since)."""
+        if not self:
+            return {}
+        self.flush_recordset(["state", "sms_attempt_count", "sms_next_attempt_date"])
+        self.env.cr.execute(
+            SQL(
+                "SELECT id, state, sms_attempt_count, sms_next_attempt_date FROM sms_sms WHERE id IN %s",
+                tuple(self.ids),
+            )
+        )
+        return {row[0]: row[1:] for row in self.env.cr.fetchall()}
 
     # Preparation -------------------------------------------------------
 
@@ -267,9 +301,15 @@ class SmsSms(models.Model):
         next_start = {number: start_clock + number._sms_send_wait() for number in queues}
         # One provider client (and HTTP session) per number: a session is not shared between threads.
         apis = {number: type(api)(api.config) for number in queues}
+        deadline = self.env.context.get("sms_conversation_queue_deadline")
         in_flight = {}
+        sent = 0
         with ThreadPoolExecutor(max_workers=min(limit, len(queues)), thread_name_prefix="sms_send") as pool:
             while queues or in_flight:
+                if queues and sent and deadline and _clock() >= deadline:
+                    # The run's time is up: the rest, untouched, waits for a new run. Each run
+                    # sends one message at least, however long it took to come here.
+                    queues.clear()
                 now = _clock()
                 busy = {entry[2] for entry in in_flight.values()}
                 starting = []
@@ -286,6 +326,7 @@ class SmsSms(models.Model):
                     for number, _sms, _outgoing in starting:
                         number.sudo().last_request_time = wall_clock()
                     since = self.browse(list(unknown))._sms_mark_in_flight(commit)
+                    sent += len(starting)
                     for number, sms, outgoing in starting:
                         # Until its request has ended, the number waits.
                         next_start[number] = float("inf")
@@ -312,8 +353,9 @@ class SmsSms(models.Model):
                         ),
                     )
                 if done and commit:
-                    # The providers' answers are kept.
-                    self.env.cr.commit()  # pylint: disable=invalid-commit
+                    # The providers' answers are kept, as the run's progress: a run killed later
+                    # is not taken by Odoo for a hung one.
+                    cron_progress(self.env, len(done))
 
     def _apply_send_result_of(self, future, api, account, outgoing, unlink_failed, unlink_sent):
         """Apply the outcome of a finished request (its error is this SMS's failure)."""

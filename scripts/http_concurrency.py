@@ -90,30 +90,38 @@ class Check:
         return ok
 
 
-def start_server(args, log_path, port=None):
-    port = port or args.port
+# odoo-bin options of each mode, on top of those of ``start_server``.
+MODE_OPTIONS = {
+    "threaded": [],
+    # Odoo's prefork server listens with a backlog of 8 connections per
+    # worker: 8 workers queue a burst of 60 (in production a reverse proxy
+    # queues them, see the README).
+    "prefork": ["--workers=8", "--limit-time-real=300"],
+    "two-servers": ["--workers=4", "--limit-time-real=300"],
+}
+
+
+def start_server(db, port, log_path, options=(), env=None):
+    """``odoo-bin`` serving ``db`` on ``port`` in a process group of its own
+    (``scripts/odoo.sh``, environment ``env``), once it answers."""
     command = [
         "bash",
         os.path.join(SCRIPTS, "odoo.sh"),
         # One database named on the command line, no --db-filter: a webhook
         # (no session) then costs no database-listing connection (README).
         "-d",
-        args.db,
+        db,
         f"--http-port={port}",
         f"--gevent-port={port + 3}",
         "--http-interface=127.0.0.1",
         "--max-cron-threads=1",
         f"--logfile={log_path}",
         "--log-level=info",
+        *options,
     ]
-    if args.mode == "prefork":
-        # Odoo's prefork server listens with a backlog of 8 connections per
-        # worker: 8 workers queue a burst of 60 (in production a reverse proxy
-        # queues them, see the README).
-        command += ["--workers=8", "--limit-time-real=300"]
-    elif args.mode == "two-servers":
-        command += ["--workers=4", "--limit-time-real=300"]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
+    server = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True, env=env
+    )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if server.poll() is not None:
@@ -136,39 +144,32 @@ def stop_server(server):
         server.wait()
 
 
-def setup(rpc, base_url, tag):
-    """An account with a one-seller number and a team number, fresh for this run."""
+def create_seller(rpc, login, name):
+    """An internal user with the Sales (own documents) right: an SMS seller."""
+    # res.users' groups: groups_id on Odoo 18, group_ids on 19.
+    groups_field = "group_ids" if "group_ids" in rpc.call("res.users", "fields_get", [], ["type"]) else "groups_id"
+    salesman = rpc.call("ir.model.data", "check_object_reference", "sales_team", "group_sale_salesman")[1]
+    return rpc.call(
+        "res.users",
+        "create",
+        {
+            "name": name,
+            "login": login,
+            "password": login,
+            "email": f"{login}@example.com",
+            groups_field: [(6, 0, [salesman])],
+        },
+    )
+
+
+def setup(rpc, base_url, tag, api_base_url="http://127.0.0.1:9"):
+    """An account with a one-seller number and a team number, fresh for this
+    run; its texts go to ``api_base_url`` (by default nowhere: nothing listens
+    there)."""
     company_id = rpc.call(
         "res.users", "read", [rpc.call("res.users", "search", [("login", "=", "admin")])[0]], ["company_id"]
     )[0]["company_id"][0]
-    # res.users' groups: groups_id on Odoo 18, group_ids on 19.
-    groups_field = "group_ids" if "group_ids" in rpc.call("res.users", "fields_get", [], ["type"]) else "groups_id"
-    sellers = []
-    for name in ("one", "two"):
-        login = f"seller_{name}_{tag}"
-        sellers.append(
-            rpc.call(
-                "res.users",
-                "create",
-                {
-                    "name": f"Seller {name} {tag}",
-                    "login": login,
-                    "password": login,
-                    "email": f"{login}@example.com",
-                    groups_field: [
-                        (
-                            6,
-                            0,
-                            [
-                                rpc.call(
-                                    "ir.model.data", "check_object_reference", "sales_team", "group_sale_salesman"
-                                )[1]
-                            ],
-                        )
-                    ],
-                },
-            )
-        )
+    sellers = [create_seller(rpc, f"seller_{name}_{tag}", f"Seller {name} {tag}") for name in ("one", "two")]
     team = rpc.call("crm.team", "create", {"name": f"Team {tag}", "member_ids": [(6, 0, sellers)]})
     account = rpc.call(
         "sms.account",
@@ -180,8 +181,7 @@ def setup(rpc, base_url, tag):
             "twilio_account_sid": ACCOUNT_SID,
             "twilio_auth_token": AUTH_TOKEN,
             "webhook_base_url": base_url,
-            # Replies and sends stay on this machine: nothing listens there.
-            "api_base_url": "http://127.0.0.1:9",
+            "api_base_url": api_base_url,
         },
     )
     prefix = "+1415555" + tag[-1]
@@ -200,11 +200,12 @@ def setup(rpc, base_url, tag):
         "team_number": numbers[1]["number"],
         "sellers": sellers,
         "prefix": prefix,
+        "company": company_id,
     }
 
 
-def post_inbound(base_url, path, sid, sender, to, body, target_url=None):
-    """A call signed for the public URL ``base_url``, sent to ``target_url`` (a server behind it)."""
+def signed_inbound(base_url, path, sid, sender, to, body):
+    """The form and headers of an inbound message signed for the public URL ``base_url``, as Twilio posts it."""
     params = {
         "MessageSid": sid,
         "AccountSid": ACCOUNT_SID,
@@ -213,12 +214,27 @@ def post_inbound(base_url, path, sid, sender, to, body, target_url=None):
         "Body": body,
         "NumMedia": "0",
     }
-    headers = {"X-Twilio-Signature": twilio_signature(base_url + path, params)}
+    return params, {"X-Twilio-Signature": twilio_signature(base_url + path, params)}
+
+
+def post_inbound(base_url, path, sid, sender, to, body, target_url=None, timeout=60):
+    """A call signed for the public URL ``base_url``, sent to ``target_url`` (a server behind it)."""
+    params, headers = signed_inbound(base_url, path, sid, sender, to, body)
     try:
-        response = requests.post((target_url or base_url) + path, data=params, headers=headers, timeout=60)
+        response = requests.post((target_url or base_url) + path, data=params, headers=headers, timeout=timeout)
     except requests.RequestException as exc:
         return sid, f"no answer: {exc}"
     return sid, response.status_code
+
+
+def log_errors(log_paths):
+    """The ERROR and CRITICAL lines of the server logs."""
+    errors = []
+    for path in log_paths:
+        if os.path.exists(path):
+            with open(path, encoding="utf-8", errors="replace") as log:
+                errors += [line for line in log.read().splitlines() if ERROR_RE.match(line)]
+    return errors
 
 
 def run(args):
@@ -235,7 +251,7 @@ def run(args):
     servers = []
     try:
         for port, path in zip(ports, log_paths, strict=True):
-            servers.append(start_server(args, path, port))
+            servers.append(start_server(args.db, port, path, MODE_OPTIONS[args.mode]))
         targets = [f"http://127.0.0.1:{port}" for port in ports]
         admin = Rpc(base_url, args.db, "admin", "admin")
         conf = setup(admin, base_url, tag)
@@ -354,10 +370,7 @@ def run(args):
     finally:
         for server in servers:
             stop_server(server)
-    errors = []
-    for path in log_paths:
-        with open(path, encoding="utf-8", errors="replace") as log:
-            errors += ERROR_RE.findall(log.read())
+    errors = log_errors(log_paths)
     check(not errors, f"no ERROR line in the server logs ({len(errors)} found, see {log_path}*)")
     print(f"{args.mode}: {check.passed} checks passed, {check.failed} failed", flush=True)
     return 1 if check.failed else 0

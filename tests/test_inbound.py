@@ -10,7 +10,7 @@ from odoo.tools import mute_logger
 
 from ..models import sms_event as sms_event_module
 from ..models.sms_conversation import SmsConversation
-from ..models.sms_event import MAX_ATTEMPTS
+from ..models.sms_event import CRON_TIME_BUDGET, MAX_ATTEMPTS, SmsEvent
 from ..tools.compat import MENU_GROUPS_FIELD
 from .common import SmsConversationCase
 
@@ -198,6 +198,35 @@ class TestEventProcessing(SmsConversationCase):
         self._run_event_cron()
         self.assertEqual(event.state, "done", event.error)
         self.assertEqual(event.message_id.create_uid, self.gateway)
+
+    def test_run_ends_in_time_and_asks_for_a_new_run(self):
+        """The run's time is checked before each event, not each batch: a
+        run of slow events stays within the cron worker's time limit (a
+        worker past it is killed), and a new run comes at once for the rest."""
+        self._partner("Busy", phone=self.customer_number)
+        events = self._store("SMbusy1", "One") | self._store("SMbusy2", "Two") | self._store("SMbusy3", "Three")
+        clock = [0.0]
+        process = SmsEvent._process_in_own_transaction
+
+        def slow_process(event):
+            clock[0] += CRON_TIME_BUDGET * 0.6
+            return process(event)
+
+        fake_time = type("FakeTime", (), {"monotonic": staticmethod(lambda: clock[0])})
+        cron = self.env.ref("crm_sms_conversation.ir_cron_sms_event_process")
+        Trigger = self.env["ir.cron.trigger"].sudo()
+        Trigger.search([("cron_id", "=", cron.id)]).unlink()
+        with (
+            patch.object(sms_event_module, "time", fake_time),
+            patch.object(SmsEvent, "_process_in_own_transaction", slow_process),
+        ):
+            self._run_event_cron()
+        self.assertEqual(events.mapped("state"), ["done", "done", "pending"], "the third is left to a new run")
+        self.assertTrue(
+            Trigger.search([("cron_id", "=", cron.id), ("call_at", "<=", fields.Datetime.now())]), "due at once"
+        )
+        self._run_event_cron()
+        self.assertEqual(events[2].state, "done")
 
     def test_processed_event_is_not_processed_again(self):
         self._partner("Once", phone=self.customer_number)

@@ -13,6 +13,7 @@ from odoo.exceptions import UserError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
+from ..models import sms_sms as sms_sms_module
 from ..models.sms_sms import _clock
 from .common import FakeResponse, SmsConversationCase
 
@@ -401,6 +402,31 @@ class TestLiveUpdates(SmsConversationCase):
         )
         self.assertTrue(all(p["conversation_id"] == message.sms_conversation_id.id for p in payloads))
 
+    def test_queue_run_updates_the_chatter_of_the_messages_it_sent_only(self):
+        """A run whose time is up refreshes the chatter of the texts it sent,
+        not of those it left for the next run."""
+        self.number_a.rate_limit = 2
+        partner = self._partner("Updates", phone="+14155550167")
+        messages = [
+            partner.with_context(sms_conversation_number_id=self.number_a.id)._message_sms(f"update {index}")
+            for index in range(4)
+        ]
+        Message = type(self.env["mail.message"])
+        notify = Message._notify_message_notification_update
+        notified = set()
+
+        def record(records, *args, **kwargs):
+            notified.update(records.ids)
+            return notify(records, *args, **kwargs)
+
+        with (
+            self.mock_twilio(),
+            patch.object(sms_sms_module, "QUEUE_TIME_BUDGET", 0.8),
+            patch.object(Message, "_notify_message_notification_update", record),
+        ):
+            self._process_queue()
+        self.assertEqual(notified & {m.id for m in messages}, {messages[0].id, messages[1].id})
+
     def test_reading_updates_the_other_sellers_counts(self):
         self.team_a.member_ids |= self.user_seller_c
         self._partner("Read Customer", phone="(415) 555-0123", user_id=self.user_seller_a.id)
@@ -466,6 +492,40 @@ class TestConcurrentSending(SmsConversationCase):
                 self._process_queue()
         self.assertEqual([body for body, _start, _end in stamps], ["first run", "second run"])
         self.assertGreaterEqual(stamps[1][1] - stamps[0][1], 0.5 - 0.01, "the next run waited for the number")
+
+    def test_queue_run_ends_in_time_and_asks_for_a_new_run(self):
+        """A long queue (a number sending 2 messages a second) is sent over
+        several runs, each within its time, each message once and in order:
+        the cron worker is never kept past its time limit."""
+        self.number_a.rate_limit = 2
+        partner = self._partner("Long Queue", phone="+14155550165")
+        for index in range(5):
+            partner.with_context(sms_conversation_number_id=self.number_a.id)._message_sms(f"part {index}")
+        cron = self.env.ref("sms.ir_cron_sms_scheduler_action")
+        Trigger = self.env["ir.cron.trigger"].sudo()
+        stamps = []
+        with self._slow_twilio(stamps, latency=0), patch.object(sms_sms_module, "QUEUE_TIME_BUDGET", 0.8):
+            Trigger.search([("cron_id", "=", cron.id)]).unlink()
+            self._process_queue()
+            self.assertEqual(len(stamps), 2, "0.8 s at 2 messages a second: two requests")
+            self.assertTrue(Trigger.search([("cron_id", "=", cron.id)]), "a new run for the other three")
+            for _run in range(2):
+                self._process_queue()
+        self.assertEqual([body for body, _start, _end in stamps], [f"part {index}" for index in range(5)])
+        self.assertFalse(self.env["sms.sms"].search([("state", "=", "outgoing")]), "all sent, each once")
+
+    def test_queue_run_whose_time_is_up_sends_one_message_at_least(self):
+        """However long a run took to come to the requests, it sends one
+        message at least: a slow run never leaves the queue where it was."""
+        partner = self._partner("Slow Runs", phone="+14155550166")
+        for index in range(3):
+            partner.with_context(sms_conversation_number_id=self.number_a.id)._message_sms(f"slow {index}")
+        stamps = []
+        with self._slow_twilio(stamps, latency=0), patch.object(sms_sms_module, "QUEUE_TIME_BUDGET", 0):
+            for run in range(3):
+                self._process_queue()
+                self.assertEqual(len(stamps), run + 1, "one message a run")
+        self.assertEqual([body for body, _start, _end in stamps], ["slow 0", "slow 1", "slow 2"])
 
     def test_one_sending_thread_failing_fails_its_message_only(self):
         partner = self._partner("Two Texts", phone="+14155550163")

@@ -1,5 +1,8 @@
 import hashlib
 import hmac
+from unittest.mock import patch
+
+import psycopg2
 
 from odoo.tests import tagged
 from odoo.tools import mute_logger
@@ -53,6 +56,25 @@ class TestInboundWebhook(SmsWebhookCase):
             [("model", "=", "res.partner"), ("res_id", "=", self.partner.id), ("sms_direction", "=", "inbound")]
         )
         self.assertEqual(len(messages), 1, "a provider's retry does not post the message twice")
+
+    @mute_logger("odoo.http")
+    def test_database_error_is_answered_503_and_the_resend_stored_once(self):
+        """The database went away during the call (a restart, a failover):
+        the provider is asked to send it again, in a few seconds."""
+        params = self._inbound_params("While the database restarts")
+        lost = psycopg2.OperationalError("server closed the connection unexpectedly")
+        with patch.object(type(self.env["sms.account"]), "_receive_webhook", side_effect=lost):
+            response = self._post_twilio("inbound", params)
+        self.assertEqual(response.status_code, 503)
+        self.assertEqual(response.headers["Retry-After"], "5")
+        self.assertEqual(response.headers["Content-Type"].split(";")[0], "text/plain")
+        self.assertNotIn("Traceback", response.text)
+        self._assert_nothing_stored()
+
+        self.assertEqual(self._post_twilio("inbound", params).status_code, 200, "sent again: stored")
+        self._run_event_cron()
+        self.assertEqual(len(self._events()), 1)
+        self.assertEqual(self._events().message_id.res_id, self.partner.id)
 
     @mute_logger(CONTROLLER_LOGGER)
     def test_forged_signature_is_refused(self):

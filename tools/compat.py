@@ -4,7 +4,7 @@ Every series-dependent line of the addon goes through this module: the rest
 of the code reads the same on both series.
 """
 
-from odoo import release
+from odoo import modules, release
 
 MAJOR = release.version_info[0]
 ODOO_19 = MAJOR >= 19
@@ -58,12 +58,22 @@ def domain_and(*domains):
     return expression.AND([list(domain) for domain in domains])
 
 
-def cron_progress(env, done, remaining):
-    """Report a cron run's progress (Odoo 19 also commits it)."""
+def cron_progress(env, processed, remaining=None):
+    """Add ``processed`` items to the progress of the cron run and commit it
+    (outside tests), as Odoo 19's ``_commit_progress`` does; ``remaining``:
+    the items left, when known. A run that committed progress and then died
+    (a crash, a worker's time limit) is not taken for a hung one: Odoo fails
+    a job after three runs in a row that ended without progress."""
     if ODOO_19:
-        env["ir.cron"]._commit_progress(done, remaining=remaining)
-    else:
-        env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+        env["ir.cron"]._commit_progress(processed, remaining=remaining)
+        return
+    progress = env["ir.cron.progress"].sudo().browse(env.context.get("ir_cron_progress_id"))
+    if progress:
+        env["ir.cron"]._notify_progress(
+            done=progress.done + processed, remaining=progress.remaining if remaining is None else remaining
+        )
+    if not modules.module.current_test:
+        env.cr.commit()  # pylint: disable=invalid-commit
 
 
 def store_add_values(store, model_name, values):
