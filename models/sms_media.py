@@ -214,10 +214,12 @@ class SmsMedia(models.Model):
         self.ensure_one()
         label = self._label()
         if result.error_code == "size":
+            # Computed outside the call: the translation extraction reads its strings.
+            limit = "%g" % (self._max_bytes() / 1024 / 1024)
             return _(
                 "%(file)s not kept: it is larger than the %(limit)s MB limit (Settings > CRM > Text Messages).",
                 file=label,
-                limit=f"{self._max_bytes() / 1024 / 1024:g}",
+                limit=limit,
             )
         if result.error_code == "type":
             return _(
