@@ -343,9 +343,36 @@ class SmsEvent(models.Model):
         for event in self._lock_for_processing():
             if not event._try_lock_customer():
                 continue
+            if event._waits_for_earlier():
+                # An earlier message of this customer was postponed (its customer was busy then):
+                # it goes first, this one right after it.
+                event._postpone()
+                continue
             event._process_attempt()
             processed |= event
         return processed
+
+    def _waits_for_earlier(self):
+        """Whether an earlier message of the same customer is still to be
+        posted for the first time: a customer's messages are posted in the
+        order they came, whichever worker or server takes them. Messages that
+        failed (retried later, with their error) and parts of a long message
+        (waiting for the other parts) hold nothing up."""
+        self.ensure_one()
+        if not self.serial_key or self.kind != "inbound":
+            return False
+        self.flush_model(["state", "attempts"])
+        self.env.cr.execute(
+            """
+            SELECT 1 FROM sms_event
+             WHERE remote_number = %s AND serial_key = %s AND kind = 'inbound'
+               AND state = 'pending' AND attempts = 0
+               AND part_group IS NULL AND id < %s
+             LIMIT 1
+            """,
+            (self.remote_number, self.serial_key, self.id),
+        )
+        return bool(self.env.cr.fetchone())
 
     def _process_attempt(self):
         """One attempt, in a savepoint: its changes are all kept or all undone."""

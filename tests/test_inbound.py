@@ -132,6 +132,21 @@ class TestEventProcessing(SmsConversationCase):
         event_id, _wake = self.account._receive_webhook("inbound", self._inbound_values(body, sid=sid), raw_params=[])
         return self.env["sms.event"].browse(event_id)
 
+    def test_a_customers_messages_are_posted_in_the_order_they_came(self):
+        """A message postponed because its customer was busy (on another
+        worker or server) is posted before the customer's later messages."""
+        partner = self._partner("In Order", phone=self.customer_number)
+        first, second = self._store("SMorder1", "First"), self._store("SMorder2", "Second")
+        first._postpone()
+        self._run_event_cron()
+        self.assertEqual((first.state, second.state), ("pending", "pending"), "the second waits for the first")
+        with freeze_time(fields.Datetime.now() + timedelta(seconds=60)):
+            self._run_event_cron()
+        self.assertEqual((first.state, second.state), ("done", "done"))
+        self.assertLess(first.message_id.id, second.message_id.id, "posted in the order they came")
+        self.assertEqual((first.message_id.model, first.message_id.res_id), ("res.partner", partner.id))
+        self.assertIn("First", first.message_id.body)
+
     def test_cron_runs_fit_in_the_cron_workers_time_limit(self):
         """Odoo chains up to 10 runs of a job reporting work left within one
         cron worker cycle, and kills a prefork cron worker past its real-time
