@@ -21,12 +21,11 @@ import time
 import urllib.parse
 
 import psycopg2
-import requests
 
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO_DIR = os.path.dirname(BENCH_DIR)
 sys.path.insert(0, os.path.join(REPO_DIR, "scripts"))
-from http_concurrency import ACCOUNT_SID, Rpc, setup, stop_server, twilio_signature  # noqa: E402
+from http_concurrency import ACCOUNT_SID, Rpc, setup, start_server, stop_server, twilio_signature  # noqa: E402
 
 # BENCH_RESULTS: another file for the sections (a quick run), bench/results/ then left alone.
 RESULTS = os.environ.get("BENCH_RESULTS") or os.path.join(BENCH_DIR, "RESULTS.md")
@@ -78,36 +77,19 @@ def db_exists(dbname):
 
 def start_odoo(db, port, logfile, workers=3, cron_threads=1, extra=()):
     """odoo-bin serving only ``db`` (named with ``-d``, no ``--db-filter``: a
-    request without session then lists no database), in prefork mode."""
-    command = [
-        "bash",
-        os.path.join(REPO_DIR, "scripts", "odoo.sh"),
-        "-d",
-        db,
-        f"--http-port={port}",
+    request without session then lists no database), in prefork mode: the
+    concurrency check's server, with the benchmark's settings (the last of a
+    repeated option wins)."""
+    options = [
         f"--gevent-port={port + 50}",
-        "--http-interface=127.0.0.1",
         f"--workers={workers}",
         f"--max-cron-threads={cron_threads}",
         "--limit-time-real=600",
         "--limit-time-cpu=600",
-        f"--logfile={logfile}",
         "--log-level=warn",
         *extra,
     ]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"the server stopped at start (see {logfile})")
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/web/health", timeout=2).ok:
-                return server
-        except requests.RequestException:
-            pass
-        time.sleep(0.5)
-    stop_server(server)
-    raise RuntimeError("the server did not answer in 3 minutes")
+    return start_server(db, port, logfile, options=options, timeout=180)
 
 
 def server_errors(logfile):

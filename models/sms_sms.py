@@ -331,13 +331,13 @@ class SmsSms(models.Model):
                         # Until its request has ended, the number waits.
                         next_start[number] = float("inf")
                         args = (apis[number], sms.id, outgoing, unknown[sms.id], since[sms.id])
-                        in_flight[pool.submit(self._send_one_in_thread, *args)] = (sms, outgoing, number)
+                        in_flight[pool.submit(self._send_one, *args)] = (sms, outgoing, number, unknown[sms.id])
                 busy = {entry[2] for entry in in_flight.values()}
                 startable = [next_start[number] - now for number in queues if number not in busy]
                 timeout = max(0.0, min(startable)) if startable and len(in_flight) < limit else None
                 done, _running = wait(list(in_flight), timeout=timeout, return_when=FIRST_COMPLETED)
                 for future in done:
-                    sms, outgoing, number = in_flight.pop(future)
+                    sms, outgoing, number, needs_lookup = in_flight.pop(future)
                     # From the end of a request: its start on the provider's side came before it, whatever
                     # delayed the sending thread, so no two requests of a number arrive closer than the interval.
                     ended = _clock()
@@ -349,7 +349,14 @@ class SmsSms(models.Model):
                         unlink_failed,
                         unlink_sent,
                         functools.partial(
-                            sms._apply_send_result_of, future, api, account, outgoing, unlink_failed, unlink_sent
+                            sms._apply_send_result_of,
+                            future,
+                            api,
+                            account,
+                            outgoing,
+                            needs_lookup,
+                            unlink_failed,
+                            unlink_sent,
                         ),
                     )
                 if done and commit:
@@ -357,10 +364,9 @@ class SmsSms(models.Model):
                     # is not taken by Odoo for a hung one.
                     cron_progress(self.env, len(done))
 
-    def _apply_send_result_of(self, future, api, account, outgoing, unlink_failed, unlink_sent):
+    def _apply_send_result_of(self, future, api, account, outgoing, needs_lookup, unlink_failed, unlink_sent):
         """Apply the outcome of a finished request (its error is this SMS's failure)."""
-        result, needs_lookup = future.result()
-        self._apply_send_result(api, account, outgoing, result, needs_lookup, unlink_failed, unlink_sent)
+        self._apply_send_result(api, account, outgoing, future.result(), needs_lookup, unlink_failed, unlink_sent)
 
     def _sms_mark_in_flight(self, commit):
         """Record the attempts before their requests (committed from the
@@ -396,10 +402,6 @@ class SmsSms(models.Model):
         _logger.info("SMS %s: deferred to %s, the end of the customer's quiet hours", self.id, until)
 
     @api.model
-    def _send_one_in_thread(self, api, sms_id, outgoing, needs_lookup, since):
-        """``_send_one`` in a sending thread: (result, whether the outcome was unknown before)."""
-        return self._send_one(api, sms_id, outgoing, needs_lookup, since), needs_lookup
-
     @api.model
     def _send_one(self, api, sms_id, outgoing, needs_lookup, since):
         """One provider request, or a look-up first when an earlier attempt

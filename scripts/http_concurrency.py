@@ -101,7 +101,7 @@ MODE_OPTIONS = {
 }
 
 
-def start_server(db, port, log_path, options=(), env=None):
+def start_server(db, port, log_path, options=(), env=None, timeout=120):
     """``odoo-bin`` serving ``db`` on ``port`` in a process group of its own
     (``scripts/odoo.sh``, environment ``env``), once it answers."""
     command = [
@@ -122,7 +122,7 @@ def start_server(db, port, log_path, options=(), env=None):
     server = subprocess.Popen(
         command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True, env=env
     )
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:
             raise RuntimeError(f"the server stopped at start (see {log_path})")
@@ -132,7 +132,8 @@ def start_server(db, port, log_path, options=(), env=None):
         except requests.RequestException:
             pass
         time.sleep(0.5)
-    raise RuntimeError("the server did not answer in 2 minutes")
+    stop_server(server)
+    raise RuntimeError(f"the server did not answer in {timeout} s")
 
 
 def stop_server(server):
