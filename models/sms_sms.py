@@ -1,3 +1,4 @@
+import dataclasses
 import functools
 import logging
 import time
@@ -10,7 +11,7 @@ from odoo.tools import SQL
 
 from ..tools.compat import cron_progress, domain_and
 from ..tools.phone import normalize_e164
-from ..tools.sms_provider import OutgoingSms, SendResult
+from ..tools.sms_provider import LOOKUP_CLOCK_SLACK, OutgoingSms, SendResult
 from .sms_conversation import CONVERSATION_MODELS
 from .sms_event import in_test_mode
 from .sms_number import wall_clock
@@ -330,6 +331,10 @@ class SmsSms(models.Model):
                     for number, sms, outgoing in starting:
                         # Until its request has ended, the number waits.
                         next_start[number] = float("inf")
+                        if unknown[sms.id] and not api.supports_idempotency:
+                            outgoing = dataclasses.replace(
+                                outgoing, known_ids=sms._sms_known_provider_ids(account, since[sms.id])
+                            )
                         args = (apis[number], sms.id, outgoing, unknown[sms.id], since[sms.id])
                         in_flight[pool.submit(self._send_one, *args)] = (sms, outgoing, number, unknown[sms.id])
                 busy = {entry[2] for entry in in_flight.values()}
@@ -378,6 +383,21 @@ class SmsSms(models.Model):
             self.write({"sms_outcome_unknown": True})
             self.env.cr.commit()  # pylint: disable=invalid-commit
         return since
+
+    def _sms_known_provider_ids(self, account, since):
+        """The provider's ids of the account's other messages sent since
+        ``since`` (a look-up of this one must not take one of them for it)."""
+        self.ensure_one()
+        self.env["sms.tracker"].flush_model(["provider_message_id", "sms_account_id"])
+        self.env.cr.execute(
+            """
+            SELECT provider_message_id FROM sms_tracker
+             WHERE sms_account_id = %s AND provider_message_id IS NOT NULL
+               AND write_date >= %s AND sms_uuid != %s
+            """,
+            (account.id, since - LOOKUP_CLOCK_SLACK, self.uuid),
+        )
+        return frozenset(row[0] for row in self.env.cr.fetchall())
 
     @api.model
     def _sms_send_concurrency(self):

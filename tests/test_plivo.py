@@ -3,8 +3,12 @@ payloads, delivery reports in their Sequence order, and a whole inbound ->
 reply -> delivery report cycle through the real route."""
 
 import uuid
+from datetime import timedelta
 from urllib.parse import urlsplit
 
+import requests
+
+from odoo import fields
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
@@ -135,6 +139,52 @@ class TestPlivoTools(PlivoCase):
         self.assertEqual((result.status, result.error_code), ("error", "http_401"))
         self.assertFalse(api.is_opt_out(result.error_code))
 
+    def test_lookup_takes_the_oldest_message_of_ours_to_the_customer(self):
+        """Plivo's list has no text: the oldest record from our number to the
+        customer since the first attempt that is none of our known messages."""
+        api = PlivoApi(ProviderConfig(account_sid=AUTH_ID, auth_token=AUTH_TOKEN))
+        since = fields.Datetime.now() - timedelta(seconds=40)
+        sent_at = (since + timedelta(seconds=5)).strftime("%Y-%m-%d %H:%M:%S")
+
+        def record(uuid_, to_number="14155550123", from_number="14155550500"):
+            return {
+                "message_uuid": uuid_,
+                "from_number": from_number,
+                "to_number": to_number,
+                "message_direction": "outbound",
+                "message_time": f"{sent_at}+00:00",
+            }
+
+        page = {
+            "objects": [
+                record("newer-of-ours"),
+                record("this-one"),
+                record("another-customer", to_number="34600111222"),
+                record("another-number", from_number="14155550999"),
+                record("known-one"),
+            ]
+        }
+        outgoing = OutgoingSms("+14155550123", "+14155550500", "Hello", known_ids=frozenset({"known-one"}))
+        with self.mock_plivo([FakeResponse(200, page)]) as calls:
+            result = api.lookup(outgoing, since)
+        self.assertEqual((result.status, result.external_id), ("accepted", "this-one"))
+        self.assertEqual(
+            (calls[0]["method"], calls[0]["query"]["message_direction"], calls[0]["query"]["limit"]),
+            ("GET", "outbound", "20"),
+        )
+        self.assertEqual(
+            calls[0]["query"]["message_time__gte"], (since - timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M:%S")
+        )
+
+        # Nothing of ours there: not trusted in the first minute, then sending again is safe.
+        empty = FakeResponse(200, {"objects": [record("another-customer", to_number="34600111222")]})
+        with self.mock_plivo([empty]):
+            self.assertEqual(api.lookup(outgoing, fields.Datetime.now() - timedelta(seconds=20)).status, "unknown")
+        with self.mock_plivo([empty]):
+            self.assertIsNone(api.lookup(outgoing, fields.Datetime.now() - timedelta(seconds=90)))
+        with self.mock_plivo([FakeResponse(500)]):
+            self.assertEqual(api.lookup(outgoing, since).status, "unknown", "a failed look-up never says 'not sent'")
+
 
 @tagged("post_install", "-at_install")
 class TestPlivoCycle(PlivoCase):
@@ -191,6 +241,31 @@ class TestPlivoCycle(PlivoCase):
             )
         self._run_event_cron()
         self.assertEqual(self._notifications(reply_message).notification_status, "sent", "still delivered")
+
+    def test_read_timeout_is_looked_up_not_resent(self):
+        partner = self._partner("Plivo Timeout", phone=self.customer_number, user_id=self.user_seller_a.id)
+        listed = {
+            "objects": [
+                {
+                    "message_uuid": "uuid-taken",
+                    "from_number": "14155550500",
+                    "to_number": self.customer_number.lstrip("+"),
+                    "message_time": fields.Datetime.to_string(fields.Datetime.now()),
+                }
+            ]
+        }
+        with self.mock_plivo([requests.exceptions.ReadTimeout("read timed out"), FakeResponse(200, listed)]) as calls:
+            reply = (
+                self.env["sms.conversation"]
+                .with_user(self.user_seller_a)
+                .send_message("res.partner", partner.id, self.customer_number, self.plivo_number.id, "Tomorrow")
+            )
+            self._process_queue()
+            self._process_queue(at=self._later(31))
+        self.assertEqual([call["method"] for call in calls], ["POST", "GET"], "found at Plivo: not sent twice")
+        notification = self._notifications(self.env["mail.message"].browse(reply["message"]["id"]))
+        self.assertEqual(notification.notification_status, "pending")
+        self.assertEqual(notification.sms_tracker_ids.provider_message_id, "uuid-taken")
 
     def test_opt_out_error_blacklists(self):
         partner = self._partner("Plivo Opted Out", phone=self.customer_number, user_id=self.user_seller_a.id)

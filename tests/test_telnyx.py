@@ -4,10 +4,13 @@ and a whole inbound -> reply -> delivery report cycle through the real route."""
 import base64
 import json
 import time
+from datetime import timedelta
 
+import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from odoo import fields
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
@@ -149,6 +152,49 @@ class TestTelnyxTools(TelnyxCase):
             result = api.send(OutgoingSms("+14155550123", "+14155550400", "Hello"))
         self.assertEqual((result.status, result.error_code), ("error", "40300"))
 
+    def test_lookup_reads_the_records_then_their_text(self):
+        """Detail records from our number to the customer (no text), then each
+        message, oldest first, until one has this text and is none of our known ones."""
+        api = TelnyxApi(ProviderConfig(auth_token="KEY123"))
+        since = fields.Datetime.now() - timedelta(seconds=30)
+        at = since.strftime("%Y-%m-%dT%H:%M:%S")
+        records = FakeResponse(
+            200,
+            {
+                "data": [
+                    {"id": "newest", "cli": "+14155550400", "cld": "+14155550123", "created_at": f"{at}.900Z"},
+                    {"id": "known", "cli": "+14155550400", "cld": "+14155550123", "created_at": f"{at}.100Z"},
+                    {"id": "other-text", "cli": "+14155550400", "cld": "+14155550123", "created_at": f"{at}.200Z"},
+                    {"id": "this-one", "cli": "+14155550400", "cld": "+14155550123", "created_at": f"{at}.300Z"},
+                ]
+            },
+        )
+        outgoing = OutgoingSms("+14155550123", "+14155550400", "See you at 5", known_ids=frozenset({"known"}))
+        with self.mock_telnyx(
+            [
+                records,
+                FakeResponse(200, {"data": {"id": "other-text", "text": "An earlier text"}}),
+                FakeResponse(200, {"data": {"id": "this-one", "text": "See you at 5"}}),
+            ]
+        ) as calls:
+            result = api.lookup(outgoing, since)
+        self.assertEqual((result.status, result.external_id), ("accepted", "this-one"))
+        self.assertEqual(
+            {key: calls[0]["query"][key] for key in ("direction", "cli", "cld")},
+            {"direction": "OUTBOUND", "cli": "+14155550400", "cld": "+14155550123"},
+        )
+        self.assertEqual(
+            [call["url"].split("?")[0] for call in calls[1:]],
+            ["https://api.telnyx.com/v2/messages/other-text", "https://api.telnyx.com/v2/messages/this-one"],
+        )
+        # No record: not trusted for five minutes (records come late), then sending again is safe.
+        with self.mock_telnyx([FakeResponse(200, {"data": []})]):
+            self.assertEqual(api.lookup(outgoing, since).status, "unknown")
+        with self.mock_telnyx([FakeResponse(200, {"data": []})]):
+            self.assertIsNone(api.lookup(outgoing, fields.Datetime.now() - timedelta(minutes=6)))
+        with self.mock_telnyx([records, FakeResponse(503)]):
+            self.assertEqual(api.lookup(outgoing, since).status, "unknown", "a message unread is not 'not sent'")
+
 
 @tagged("post_install", "-at_install")
 class TestTelnyxCycle(TelnyxCase):
@@ -179,6 +225,25 @@ class TestTelnyxCycle(TelnyxCase):
             "telnyx-signature-ed25519": signature if signature is not None else telnyx_sign(timestamp, body),
         }
         return self.url_open(self._webhook_path(self.telnyx, kind, query), data=body, headers=headers)
+
+    def test_read_timeout_waits_for_the_records_then_resends(self):
+        """Not in Telnyx's records within five minutes of the first attempt: sent once more."""
+        partner = self._partner("Telnyx Timeout", phone=self.customer_number, user_id=self.user_seller_a.id)
+        no_record = FakeResponse(200, {"data": [], "meta": {"total_results": 0}})
+        with self.mock_telnyx([requests.exceptions.ReadTimeout("read timed out"), no_record, no_record]) as calls:
+            reply = (
+                self.env["sms.conversation"]
+                .with_user(self.user_seller_a)
+                .send_message("res.partner", partner.id, self.customer_number, self.telnyx_number.id, "On my way")
+            )
+            self._process_queue()
+            self._process_queue(at=self._later(31))
+            self.assertEqual([call["method"] for call in calls], ["POST", "GET"], "records may come late: no resend")
+            self._process_queue(at=self._later(400))
+        self.assertEqual([call["method"] for call in calls], ["POST", "GET", "GET", "POST"])
+        self.assertIn("/v2/reports/mdrs", calls[1]["url"])
+        notification = self._notifications(self.env["mail.message"].browse(reply["message"]["id"]))
+        self.assertEqual(notification.notification_status, "pending")
 
     def test_inbound_reply_and_delivery_report(self):
         partner = self._partner("Telnyx Customer", phone=self.customer_number, user_id=self.user_seller_a.id)

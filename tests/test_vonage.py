@@ -11,6 +11,7 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 import jwt
+import requests
 
 from odoo import fields
 from odoo.tests import BaseCase, tagged
@@ -326,6 +327,46 @@ class TestVonageTools(VonageCase):
         with self.assertRaises(InvalidPayload):
             messages.parse_inbound(dict(DOC_MESSAGE_INBOUND, channel="mms", message_type="image"))
 
+    def test_lookup_by_client_ref_in_the_reports(self):
+        """The Reports API's records of our outbound messages, searched for our id (client_ref)."""
+        key = "0123456789abcdef0123456789abcdef"
+        outgoing = OutgoingSms("+14155550123", OUR_NUMBER, "Hello", idempotency_key=key, known_ids=frozenset({"OLD"}))
+        since = fields.Datetime.now() - timedelta(seconds=40)
+        first_page = {
+            "records": [{"message_id": "OTHER", "client_ref": "f" * 32}, {"message_id": "OLD", "client_ref": key}],
+            "_links": {"next": {"href": "https://api.nexmo.com/v2/reports/records?cursor=2"}},
+        }
+        second_page = {"records": [{"message_id": "0C000000000000AA", "client_ref": key, "to": "14155550123"}]}
+        for api, product in (
+            (VonageApi(sms_config()), "SMS"),
+            (VonageApi(sms_config(api_variant="messages")), "MESSAGES"),
+        ):
+            with self.subTest(product=product):
+                with self.mock_vonage_messages(
+                    [FakeResponse(200, first_page), FakeResponse(200, second_page)]
+                ) as calls:
+                    result = api.lookup(outgoing, since)
+                self.assertEqual((result.status, result.external_id), ("accepted", "0C000000000000AA"))
+                query = calls[0]["query"]
+                self.assertEqual(
+                    (query["account_id"], query["product"], query["direction"]), (API_KEY, product, "outbound")
+                )
+                self.assertEqual(query["date_start"], (since - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+                self.assertTrue(calls[0]["auth"].startswith("Basic "))
+                self.assertEqual(calls[1]["query"], {"cursor": "2"})
+        api = VonageApi(sms_config())
+        with self.mock_vonage_messages([FakeResponse(200, {"records": []})]):
+            self.assertEqual(api.lookup(outgoing, since).status, "unknown", "reports come late: not trusted yet")
+        with self.mock_vonage_messages([FakeResponse(200, {"records": []})]):
+            self.assertIsNone(api.lookup(outgoing, fields.Datetime.now() - timedelta(minutes=6)))
+        with self.mock_vonage_messages([FakeResponse(500)]):
+            self.assertEqual(api.lookup(outgoing, since).status, "unknown")
+        with (
+            mute_logger("odoo.addons.crm_sms_conversation.tools.sms_vonage"),
+            self.mock_vonage_messages([FakeResponse(403, {"title": "Forbidden"})]),
+        ):
+            self.assertIsNone(api.lookup(outgoing, since), "a key that may not read reports: sent again")
+
     def test_sms_api_send(self):
         api = VonageApi(sms_config())
         with self.mock_vonage([FakeResponse(200, DOC_SEND_ANSWER)]) as calls:
@@ -493,6 +534,26 @@ class TestVonageSmsCycle(VonageCycleCase):
             "client-ref": client_ref,
             "message-timestamp": "2026-12-01 14:00:00",
         }
+
+    def test_read_timeout_is_looked_up_not_resent(self):
+        reply = (
+            self.env["sms.conversation"]
+            .with_user(self.user_seller_a)
+            .send_message("res.partner", self.partner.id, self.customer_number, self.vonage_number.id, "Noted")
+        )
+        sms = self.env["sms.sms"].sudo().search([("mail_message_id", "=", reply["message"]["id"])])
+        record = {"message_id": "0C00000000000ABC", "client_ref": sms.uuid, "to": self.customer_number[1:]}
+        with (
+            self.mock_vonage([requests.exceptions.ReadTimeout("read timed out")]) as sent,
+            self.mock_vonage_messages([FakeResponse(200, {"records": [record]})]) as looked_up,
+        ):
+            self._process_queue()
+            self._process_queue(at=self._later(31))
+        self.assertEqual(len(sent), 1, "found in the reports: not sent twice")
+        self.assertEqual(len(looked_up), 1)
+        notification = self._notifications(self.env["mail.message"].browse(reply["message"]["id"]))
+        self.assertEqual(notification.notification_status, "pending")
+        self.assertEqual(notification.sms_tracker_ids.provider_message_id, "0C00000000000ABC")
 
     def test_inbound_reply_and_delivery_receipts(self):
         self.assertEqual(self._call("inbound", self._inbound("Do you deliver to Lugo?")).status_code, 200)

@@ -16,10 +16,15 @@ from .sms_provider import (
     SendResult,
     SmsProviderApi,
     StatusReport,
+    parse_time,
     register_provider,
+    same_number,
 )
 
 PLIVO_API_BASE_URL = "https://api.plivo.com"
+# A look-up reads Plivo's message list this many pages of this many messages at most (20 is its maximum).
+LOOKUP_PAGES = 5
+LOOKUP_PAGE_SIZE = 20
 
 
 def _params_map(params):
@@ -97,6 +102,8 @@ class PlivoApi(SmsProviderApi):
     # Files of inbound MMS are on the API's host or on Plivo's media host; both want the credentials.
     MEDIA_BASIC_AUTH = True
     MEDIA_AUTH_HOSTS = frozenset({"api.plivo.com", "media.plivo.com"})
+    # A message Plivo took is in its message list within moments; a minute is given.
+    LOOKUP_SETTLE_SECONDS = 60
 
     def _url(self, path):
         return f"{self._base_url()}/v1/Account/{self.config.account_sid}/{path}"
@@ -125,6 +132,45 @@ class PlivoApi(SmsProviderApi):
             return SendResult("accepted", external_id=str(uuids[0]))
         code, message = self._error(payload, response)
         return SendResult("error", error_code=code, error_message=message)
+
+    def lookup(self, sms, since):
+        """Plivo's message list (its message detail records: outbound, newest
+        first, 20 a page, no text): the oldest message from our number to the
+        customer since the first attempt that is none of our other messages.
+        A customer's texts leave one number in order, so it is this one."""
+        start = self._lookup_start(since)
+        found = None
+        for page in range(LOOKUP_PAGES):
+            payload, failure = self._lookup_get(
+                self._url("Message/"),
+                params={
+                    "message_direction": "outbound",
+                    "message_time__gte": start.strftime("%Y-%m-%d %H:%M:%S"),
+                    "limit": str(LOOKUP_PAGE_SIZE),
+                    "offset": str(page * LOOKUP_PAGE_SIZE),
+                },
+                auth=self._auth(),
+            )
+            if failure:
+                return failure
+            records = payload.get("objects")
+            if not isinstance(records, list):
+                return SendResult("unknown", error_message="look-up failed: no message list")
+            for record in records:
+                if (
+                    isinstance(record, dict)
+                    and same_number(record.get("from_number"), sms.from_number)
+                    and same_number(record.get("to_number"), sms.to_number)
+                    and record.get("message_uuid")
+                    and record["message_uuid"] not in sms.known_ids
+                    and (parse_time(record.get("message_time")) or start) >= start
+                ):
+                    found = record["message_uuid"]
+            if len(records) < LOOKUP_PAGE_SIZE:
+                break
+        if found:
+            return SendResult("accepted", external_id=str(found))
+        return self._lookup_not_found(since)
 
     def check_credentials(self):
         """The account's details: free, and refused (401) on wrong credentials."""

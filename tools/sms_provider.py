@@ -7,6 +7,8 @@ turn into Odoo states.
 """
 
 import dataclasses
+import datetime
+import re
 import socket
 import time
 import urllib.parse
@@ -24,6 +26,9 @@ MAX_MEDIA = 10
 MEDIA_MAX_REDIRECTS = 3
 MEDIA_DOWNLOAD_SECONDS = 60
 MEDIA_CHUNK_BYTES = 64 * 1024
+# A look-up searches the provider's records from this long before a message's first attempt
+# (the provider's clock and ours may differ).
+LOOKUP_CLOCK_SLACK = datetime.timedelta(minutes=1)
 
 PROVIDERS = {}
 
@@ -62,6 +67,10 @@ class OutgoingSms:
     status_callback: str = ""
     # Stable per message: lets a provider recognise a resend of the same message.
     idempotency_key: str = ""
+    # For a look-up: the provider's ids of our other messages since this one's first attempt,
+    # never to be taken for this one (a text sent twice to a customer, or a provider whose
+    # records carry no text).
+    known_ids: frozenset = frozenset()
 
 
 @dataclasses.dataclass
@@ -143,6 +152,31 @@ class MediaDownload:
     error_message: str = ""
 
 
+def utc(moment):
+    """``moment`` as an aware UTC datetime (Odoo's datetimes are naive UTC)."""
+    return moment.replace(tzinfo=datetime.UTC) if moment.tzinfo is None else moment.astimezone(datetime.UTC)
+
+
+def utc_now():
+    return datetime.datetime.now(datetime.UTC)
+
+
+def parse_time(value):
+    """An aware UTC datetime from an ISO 8601 text (offset, Z, or none for UTC), or None."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return utc(datetime.datetime.fromisoformat(value.strip().replace("Z", "+00:00")))
+    except ValueError:
+        return None
+
+
+def same_number(first, second):
+    """Whether two renderings of a phone number (with or without +) are the same number."""
+    digits = [re.sub(r"\D", "", value) if isinstance(value, str) else "" for value in (first, second)]
+    return bool(digits[0]) and digits[0] == digits[1]
+
+
 def request_surely_not_sent(exc):
     """Whether a failed request never reached the provider: no connection
     could be made. A connection reset or a read timeout may come after the
@@ -196,6 +230,10 @@ class SmsProviderApi:
     # rather than being pre-signed; the hosts given the credentials, besides the API's own.
     MEDIA_BASIC_AUTH = False
     MEDIA_AUTH_HOSTS = frozenset()
+    # Seconds after a message's first attempt during which a look-up finding nothing is not
+    # trusted, when the provider's records of a message it took may come that late: the message
+    # is then neither sent again nor given up, and looked up again at its next attempt.
+    LOOKUP_SETTLE_SECONDS = 0
 
     def __init__(self, config, session=None):
         self.config = config
@@ -221,6 +259,35 @@ class SmsProviderApi:
         when the provider surely has no such message (sending is safe).
         """
         return None
+
+    def _lookup_get(self, url, **kwargs):
+        """GET for a look-up: (the JSON object, None) when the provider answered
+        it, else (None, an ``unknown`` result: try the look-up again later)."""
+        try:
+            response = self.session.get(url, timeout=DEFAULT_TIMEOUT, **kwargs)
+        except requests.exceptions.RequestException as exc:
+            return None, SendResult("unknown", error_message=f"look-up failed: {exc}")
+        payload = self._json(response) if response.ok else None
+        if payload is None:
+            return None, SendResult("unknown", error_code=str(response.status_code), error_message="look-up failed")
+        return payload, None
+
+    def _lookup_not_found(self, since):
+        """The outcome of a look-up that found nothing: None (sending again is
+        safe), or ``unknown`` while the provider's records may still be coming."""
+        if utc(since) + datetime.timedelta(seconds=self.LOOKUP_SETTLE_SECONDS) > utc_now():
+            return SendResult("unknown", error_message="not in the provider's records yet")
+        return None
+
+    @staticmethod
+    def _lookup_start(since):
+        """The earliest time a look-up searches from (UTC)."""
+        return utc(since) - LOOKUP_CLOCK_SLACK
+
+    @staticmethod
+    def _lookup_end():
+        """The latest time a look-up searches to (UTC)."""
+        return utc_now() + LOOKUP_CLOCK_SLACK
 
     def _base_url(self):
         return (self.config.api_base_url or self.API_BASE_URL).rstrip("/")

@@ -6,6 +6,7 @@ https://developers.telnyx.com/docs/messaging/messages/receiving-webhooks
 import base64
 import binascii
 import time
+import urllib.parse
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -17,7 +18,9 @@ from .sms_provider import (
     SendResult,
     SmsProviderApi,
     StatusReport,
+    parse_time,
     register_provider,
+    utc_now,
 )
 
 TELNYX_API_BASE_URL = "https://api.telnyx.com"
@@ -25,6 +28,9 @@ TELNYX_API_BASE_URL = "https://api.telnyx.com"
 REPLAY_WINDOW_SECONDS = 300
 INBOUND_EVENTS = frozenset({"message.received"})
 STATUS_EVENTS = frozenset({"message.sent", "message.finalized"})
+# A look-up reads at most this many message detail records, and the text of this many of them.
+LOOKUP_RECORDS = 50
+LOOKUP_READS = 5
 
 
 def telnyx_verify(public_key_b64, signature_b64, timestamp, raw_body, now=None):
@@ -81,6 +87,8 @@ class TelnyxApi(SmsProviderApi):
         "10010": "sms_acc",  # Authorization failed
     }
     OPT_OUT_ERRORS = frozenset({"40300"})
+    # Message detail records are reporting data: a message Telnyx took may show there minutes later.
+    LOOKUP_SETTLE_SECONDS = 300
 
     def _url(self, path):
         return f"{self._base_url()}/v2/{path}"
@@ -112,6 +120,44 @@ class TelnyxApi(SmsProviderApi):
             return SendResult("accepted", external_id=str(message["id"]))
         code, detail = self._first_error(payload, response)
         return SendResult("error", error_code=code, error_message=detail)
+
+    def lookup(self, sms, since):
+        """Telnyx's message detail records from our number to the customer
+        since the first attempt (they carry no text), then each one's message,
+        oldest first, until one has this text and is none of our other messages."""
+        payload, failure = self._lookup_get(
+            self._url("reports/mdrs"),
+            params={
+                "start_date": self._lookup_start(since).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "end_date": self._lookup_end().strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "direction": "OUTBOUND",
+                "cli": sms.from_number,
+                "cld": sms.to_number,
+                "page[size]": str(LOOKUP_RECORDS),
+            },
+            headers=self._headers(),
+        )
+        if failure:
+            return failure
+        records = payload.get("data")
+        if not isinstance(records, list):
+            return SendResult("unknown", error_message="look-up failed: no record list")
+        candidates = sorted(
+            (
+                (parse_time(record.get("created_at")) or utc_now(), str(record["id"]))
+                for record in records
+                if isinstance(record, dict) and record.get("id") and str(record["id"]) not in sms.known_ids
+            ),
+        )
+        for _created_at, message_id in candidates[:LOOKUP_READS]:
+            url = self._url(f"messages/{urllib.parse.quote(message_id, safe='')}")
+            message, failure = self._lookup_get(url, headers=self._headers())
+            if failure:
+                return failure
+            data = message.get("data")
+            if isinstance(data, dict) and data.get("text") == sms.body:
+                return SendResult("accepted", external_id=message_id)
+        return self._lookup_not_found(since)
 
     def check_credentials(self):
         """The balance: free, and refused (10009) on a wrong API key."""

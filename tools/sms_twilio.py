@@ -1,16 +1,12 @@
 """Twilio Programmable Messaging: send, look up, verify and read webhooks."""
 
 import base64
-import datetime
 import email.utils
 import hashlib
 import hmac
 import urllib.parse
 
-import requests
-
 from .sms_provider import (
-    DEFAULT_TIMEOUT,
     InboundSms,
     InvalidPayload,
     SendResult,
@@ -131,27 +127,28 @@ class TwilioApi(SmsProviderApi):
 
     def lookup(self, sms, since):
         """Messages from our number to the customer created since ``since`` with the same body."""
-        params = {"To": sms.to_number, "From": sms.from_number, "PageSize": "50"}
-        try:
-            response = self.session.get(
-                self._api_url("Messages.json"), params=params, auth=self._auth(), timeout=DEFAULT_TIMEOUT
-            )
-            messages = response.json().get("messages") if response.ok else None
-        except (requests.exceptions.RequestException, ValueError, AttributeError) as exc:
-            return SendResult("unknown", error_message=f"look-up failed: {exc}")
-        if messages is None:
-            return SendResult("unknown", error_code=str(response.status_code), error_message="look-up failed")
-        since_utc = since.replace(tzinfo=datetime.UTC) if since.tzinfo is None else since
-        for message in messages:
-            if not isinstance(message, dict) or message.get("body") != sms.body:
+        payload, failure = self._lookup_get(
+            self._api_url("Messages.json"),
+            params={"To": sms.to_number, "From": sms.from_number, "PageSize": "50"},
+            auth=self._auth(),
+        )
+        if failure:
+            return failure
+        messages = payload.get("messages")
+        if not isinstance(messages, list):
+            return SendResult("unknown", error_message="look-up failed: no message list")
+        start = self._lookup_start(since)
+        # Newest first: the oldest match is this message (a customer's texts go out in order).
+        for message in reversed(messages):
+            if not isinstance(message, dict) or message.get("body") != sms.body or message.get("sid") in sms.known_ids:
                 continue
             try:
                 created_at = email.utils.parsedate_to_datetime(message.get("date_created") or "")
             except (TypeError, ValueError):
                 continue
-            if created_at >= since_utc - datetime.timedelta(minutes=1):
+            if created_at >= start:
                 return SendResult("accepted", external_id=message.get("sid", ""))
-        return None
+        return self._lookup_not_found(since)
 
     # Inbound -------------------------------------------------------------
 

@@ -11,8 +11,10 @@ https://developer.vonage.com/en/getting-started/concepts/signing-messages
 https://developer.vonage.com/en/messages/concepts/signed-webhooks
 """
 
+import datetime
 import hashlib
 import hmac
+import logging
 import re
 import time
 
@@ -29,9 +31,14 @@ from .sms_provider import (
     register_provider,
 )
 
+_logger = logging.getLogger(__name__)
+
 VONAGE_API_BASE_URL = "https://rest.nexmo.com"
 # The Messages API's root; an account's own API Base URL (tests, proxies) serves both APIs.
 VONAGE_MESSAGES_BASE_URL = "https://api.nexmo.com"
+# The Reports API (https://developer.vonage.com/en/reports/overview), on the Messages API's host:
+# a look-up reads at most this many pages of its records.
+LOOKUP_PAGES = 5
 SIGNATURE_METHODS = ("md5hash", "md5", "sha1", "sha256", "sha512")
 # Signed calls more than 5 minutes away from our clock are refused (replays), as for Telnyx.
 REPLAY_WINDOW_SECONDS = 300
@@ -215,6 +222,9 @@ class VonageApi(SmsProviderApi):
     # (https://developer.vonage.com/en/opt-out-assist/guides/messaging-opted-out-numbers).
     OPT_OUT_ERRORS = frozenset({"9", "1240"})
 
+    # Reports are usage data: a message Vonage took may show in them minutes later.
+    LOOKUP_SETTLE_SECONDS = 300
+
     @property
     def uses_messages_api(self):
         return self.config.api_variant == "messages"
@@ -295,6 +305,49 @@ class VonageApi(SmsProviderApi):
             return SendResult("accepted", external_id=str(payload["message_uuid"]))
         code, message = self._problem(payload, response)
         return SendResult("error", error_code=code, error_message=message)
+
+    def lookup(self, sms, since):
+        """The Reports API's records of our outbound messages since the first
+        attempt (synchronous): the one carrying our
+        id as its client reference. An account whose key may not read reports
+        cannot look up: the message is then sent again, as without a look-up."""
+        end = self._lookup_end()
+        # A call covers 24 hours at most: the last ones, for a resend asked days later.
+        start = max(self._lookup_start(since), end - datetime.timedelta(hours=24))
+        url = f"{self._root(VONAGE_MESSAGES_BASE_URL)}/v2/reports/records"
+        params = {
+            "account_id": self.config.account_sid,
+            "product": "MESSAGES" if self.uses_messages_api else "SMS",
+            "direction": "outbound",
+            "date_start": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "date_end": end.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        for _page in range(LOOKUP_PAGES):
+            payload, failure = self._lookup_get(url, params=params, auth=self._auth())
+            if failure and failure.error_code in ("401", "403"):
+                _logger.warning("Vonage: the API key may not read reports; a message is sent again after a timeout")
+                return None
+            if failure:
+                return failure
+            records = payload.get("records")
+            if not isinstance(records, list):
+                return SendResult("unknown", error_message="look-up failed: no record list")
+            for record in records:
+                if (
+                    isinstance(record, dict)
+                    and sms.idempotency_key
+                    and record.get("client_ref") == sms.idempotency_key
+                    and record.get("message_id")
+                    and record["message_id"] not in sms.known_ids
+                ):
+                    return SendResult("accepted", external_id=str(record["message_id"]))
+            links = payload.get("_links")
+            next_link = links.get("next") if isinstance(links, dict) else None
+            next_url = next_link.get("href") if isinstance(next_link, dict) else None
+            if not isinstance(next_url, str) or not next_url.startswith(f"{self._root(VONAGE_MESSAGES_BASE_URL)}/"):
+                break
+            url, params = next_url, None
+        return self._lookup_not_found(since)
 
     @staticmethod
     def _error_number(problem):
