@@ -5,7 +5,7 @@
 # Settings (environment): BENCH_PREFIX (database names, crm_sms_conversation_bench),
 # BENCH_PORT (first of the ports used, 18700), BENCH_SCALE_PARTNERS (1000000),
 # BENCH_SCALE_LEADS (300000), BENCH_SMALL_PARTNERS (1000), BENCH_SMALL_LEADS (300),
-# BENCH_ONLY (throughput, scale, outbound or install: only that one), BENCH_REBUILD=1;
+# BENCH_ONLY (throughput, processing, scale, outbound or install: only that one), BENCH_REBUILD=1;
 # those of each benchmark are in bench/README.md.
 set -euo pipefail
 . "$(dirname "$0")/../scripts/env.sh"
@@ -21,17 +21,20 @@ fi
 if want scale; then
     SMALL=$(db "$PREFIX" "${BENCH_SMALL_PARTNERS:-1000}" "${BENCH_SMALL_LEADS:-300}")
 fi
-if want throughput; then
-    # The throughput benchmark leaves thousands of messages on its database: one of its own.
+if want throughput processing; then
+    # The throughput and processing benchmarks leave thousands of messages: a database of their own.
     HTTP=$(db "${PREFIX}_http" "${BENCH_SMALL_PARTNERS:-1000}" "${BENCH_SMALL_LEADS:-300}" "$PREFIX")
 fi
 py() { "$VENV/bin/python" "$ADDON_DIR/bench/$1" "${@:2}"; }
 run() {
     # The command written next to the results: what reproduces them.
-    BENCH_COMMAND="$(env | grep -E '^BENCH_(SCALE|SMALL|HTTP|INSTALL)_' | sort | tr '\n' ' ')python bench/$1 ${*:2}" py "$@"
+    BENCH_COMMAND="$(env | grep -E '^BENCH_(SCALE|SMALL|HTTP|PROC|INSTALL)_' | sort | tr '\n' ' ')python bench/$1 ${*:2}" py "$@"
 }
 if want throughput; then
     run http_throughput.py --db "$HTTP" --port "$PORT"
+fi
+if want processing; then
+    run processing_throughput.py --db "$HTTP" --port $((PORT + 30))
 fi
 if want scale; then
     run scale_webhook.py --big "$BIG" --small "$SMALL" --port $((PORT + 10))

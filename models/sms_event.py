@@ -20,8 +20,9 @@ _logger = logging.getLogger(__name__)
 # the event fails for good after the last one (about 5 hours in all).
 RETRY_DELAYS = (1, 2, 5, 15, 30, 60, 180)
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
-# Seconds to wait when the customer's events are being processed elsewhere, or
-# when a concurrent transaction made this one fail: not counted as an attempt.
+# Seconds to wait when a concurrent transaction made the processing fail (not
+# counted as an attempt), and before another look at the events a run left
+# because their customer was busy elsewhere.
 POSTPONE_SECONDS = 5
 # First key of the advisory locks serializing the processing of a customer's messages.
 ADVISORY_LOCK_CLASS = 81731
@@ -32,6 +33,14 @@ CRON_TIME_BUDGET = 10
 # Odoo may run a job up to 10 times in a row within the cron worker's real-time limit:
 # each run takes at most this share of that limit.
 CRON_RUNS_PER_LIMIT = 15
+# Crons that process customers' messages alongside the processing cron when a
+# backlog is due: Odoo runs a cron job on one cron worker at a time.
+HELPER_CRONS = (
+    "crm_sms_conversation.ir_cron_sms_event_process_helper_1",
+    "crm_sms_conversation.ir_cron_sms_event_process_helper_2",
+)
+# Due events a run of the processing cron must find to wake the helpers up.
+HELPERS_MIN_DUE = 10
 RETENTION_PARAM = "crm_sms_conversation.event_retention_days"
 DEFAULT_RETENTION_DAYS = 90
 # Fields written once, when the provider's call is stored.
@@ -258,23 +267,43 @@ class SmsEvent(models.Model):
     def _trigger_processing(self, notify=True):
         """Have the processing cron run at once.
 
-        Each call adds a trigger (a run is then sure to come), but the cron
-        workers need a notification only when no earlier trigger is pending: a
-        burst of webhooks costs one notification, not one connection per
-        call. With ``notify``, it is sent when the transaction commits;
-        without, the caller sends it (``wake_cron_workers``) when the method
-        returns True.
+        Each call adds a trigger (a run is then sure to come), in one SQL
+        statement: through the ORM, the trigger was a third of a webhook's
+        time. It is dated by the database's clock as it is inserted, to the
+        microsecond. Odoo 18 deletes, once a run is over, the triggers dated
+        before the run began: a trigger dated to the second, as Odoo's own,
+        is dated before a run that began within that second even when
+        inserted after it began, and its event, committed after the run's
+        last look at the events, would wait for the cron's next interval.
+        Odoo 19 deletes the triggers as a run begins, before it looks at the
+        events (a trigger of that same second outlives the run: one run
+        more, which finds nothing).
+
+        The cron workers need a notification only when no earlier trigger is
+        pending: a burst of webhooks costs one notification, not one
+        connection per call. With ``notify``, it is sent when the transaction
+        commits; without, the caller sends it (``wake_cron_workers``) when
+        the method returns True.
         """
         cron = self._processing_cron()
         if not cron:
             return False
-        now = fields.Datetime.now()
         self.env.cr.execute(
-            "SELECT 1 FROM ir_cron_trigger WHERE cron_id = %s AND call_at <= %s LIMIT 1", (cron.id, now)
+            """
+            WITH pending AS (
+                SELECT 1 FROM ir_cron_trigger
+                 WHERE cron_id = %(cron)s AND call_at <= clock_timestamp() AT TIME ZONE 'UTC'
+                 LIMIT 1
+            )
+            INSERT INTO ir_cron_trigger (cron_id, call_at, create_uid, create_date, write_uid, write_date)
+            VALUES (%(cron)s, clock_timestamp() AT TIME ZONE 'UTC',
+                    %(uid)s, now() AT TIME ZONE 'UTC', %(uid)s, now() AT TIME ZONE 'UTC')
+            RETURNING EXISTS (SELECT 1 FROM pending), (SELECT active FROM ir_cron WHERE id = %(cron)s)
+            """,
+            {"cron": cron.id, "uid": self.env.uid},
         )
-        already_pending = bool(self.env.cr.fetchone())
-        self.env["ir.cron.trigger"].sudo().create({"cron_id": cron.id, "call_at": now})
-        wake = not already_pending and cron.active
+        already_pending, active = self.env.cr.fetchone()
+        wake = not already_pending and active
         if wake and notify:
             self.env.cr.postcommit.add(cron._notifydb)
         return wake
@@ -284,6 +313,31 @@ class SmsEvent(models.Model):
         """The scheduled action processing the events (sudo; empty if deleted)."""
         cron = self.env.ref("crm_sms_conversation.ir_cron_sms_event_process", raise_if_not_found=False)
         return (cron or self.env["ir.cron"]).sudo()
+
+    @api.model
+    def _processing_helper_crons(self):
+        """The crons processing customers' messages alongside the processing
+        cron when a backlog is due (sudo; override to have more or fewer)."""
+        crons = self.env["ir.cron"]
+        for xmlid in HELPER_CRONS:
+            crons |= self.env.ref(xmlid, raise_if_not_found=False) or self.env["ir.cron"]
+        return crons.sudo()
+
+    @api.model
+    def _wake_processing_helpers(self):
+        """Have the active helper crons run at once, those not already asked
+        to: when this transaction commits, the cron workers free (on any
+        server) take them."""
+        helpers = self._processing_helper_crons().filtered("active")
+        if not helpers:
+            return
+        self.env.cr.execute(
+            "SELECT DISTINCT cron_id FROM ir_cron_trigger WHERE cron_id IN %s AND call_at <= %s",
+            (tuple(helpers.ids), fields.Datetime.now()),
+        )
+        asked = {row[0] for row in self.env.cr.fetchall()}
+        for helper in helpers.filtered(lambda cron: cron.id not in asked):
+            helper._trigger()
 
     def _get_event_values(self):
         self.ensure_one()
@@ -333,7 +387,8 @@ class SmsEvent(models.Model):
     def _process(self):
         """Process the events in the current transaction; returns those
         processed (successfully or not). An event whose customer is being
-        processed by another transaction is left for the cron.
+        processed by another transaction, or that waits for an earlier
+        message of its customer, is left for the cron.
 
         A failed event is kept with its error and retried later. Concurrency
         errors (serialization failures, deadlocks) are raised: the caller
@@ -344,9 +399,8 @@ class SmsEvent(models.Model):
             if not event._try_lock_customer():
                 continue
             if event._waits_for_earlier():
-                # An earlier message of this customer was postponed (its customer was busy then):
-                # it goes first, this one right after it.
-                event._postpone()
+                # An earlier message of this customer is still to be posted (its customer was busy,
+                # or it met a concurrent update): it goes first, this one right after it.
                 continue
             event._process_attempt()
             processed |= event
@@ -537,12 +591,11 @@ class SmsEvent(models.Model):
             return self._process()
         cr = self.env.cr
         if not self._try_lock_customer(transaction=False):
-            # Another transaction processes this customer's messages: soon after it.
-            try:
-                self._postpone()
-                cr.commit()  # pylint: disable=invalid-commit
-            except CONCURRENCY_ERRORS:
-                cr.rollback()  # being written elsewhere: the next run takes it
+            # Another run (a helper cron, another server) or a request processes this customer's
+            # messages: left to it, which goes on with the customer's due messages in turn, or to
+            # the look asked for at the end of this run. Nothing is written. The commit ends the
+            # transaction, so that the next look-up of due events sees what came meanwhile.
+            cr.commit()  # pylint: disable=invalid-commit
             return self.browse()
         try:
             cr.commit()  # pylint: disable=invalid-commit
@@ -569,7 +622,7 @@ class SmsEvent(models.Model):
         self._processing_cron()._trigger(next_date)
 
     @api.model
-    def _due_event_ids(self, limit, exclude=()):
+    def _due_event_ids(self, limit, exclude=(), kinds=("inbound", "status")):
         self.flush_model(["state", "next_attempt_date"])
         self.env.cr.execute(
             """
@@ -577,10 +630,11 @@ class SmsEvent(models.Model):
              WHERE state = 'pending'
                AND (next_attempt_date IS NULL OR next_attempt_date <= %s)
                AND NOT id = ANY(%s)
+               AND kind IN %s
              ORDER BY id
              LIMIT %s
             """,
-            (fields.Datetime.now(), list(exclude), limit),
+            (fields.Datetime.now(), list(exclude), tuple(kinds), limit),
         )
         return [row[0] for row in self.env.cr.fetchall()]
 
@@ -595,19 +649,35 @@ class SmsEvent(models.Model):
         return min(CRON_TIME_BUDGET, limit / CRON_RUNS_PER_LIMIT) if limit and limit > 0 else CRON_TIME_BUDGET
 
     @api.model
-    def _cron_process(self, batch_size=100):
+    def _cron_process(self, batch_size=100, helper=False):
         """Process the due events, oldest first, each in its own transaction
         with its progress, until none is left or the run's time is up
         (checked before each event). A run whose time is up asks for a new
         run instead of reporting work left: Odoo would call the job again up
-        to 10 times in a row, all within the cron worker's time limit."""
+        to 10 times in a row, all within the cron worker's time limit.
+
+        Several runs work at once: the processing cron's, its helpers' (a run
+        of the processing cron that finds a backlog wakes them up) and those
+        of other servers. Each event goes to the run that takes its
+        customer's lock first (the others pass it by, writing nothing: the
+        run holding the customer goes on with their due messages in turn),
+        is processed once (``_lock_for_processing``) and after the
+        customer's earlier messages (``_waits_for_earlier``). A run that
+        leaves events still due asks for another look a few seconds later.
+        A helper (``helper``) takes customers' messages only: delivery
+        reports stay with the processing cron, applied one at a time in the
+        order they came.
+        """
         started = time.monotonic()
         budget = self._cron_time_budget()
+        kinds = ("inbound",) if helper else ("inbound", "status")
         done, seen = 0, set()
         while time.monotonic() - started < budget:
-            ids = self._due_event_ids(batch_size, exclude=seen)
+            ids = self._due_event_ids(batch_size, exclude=seen, kinds=kinds)
             if not ids:
                 break
+            if not seen and not helper and len(ids) >= HELPERS_MIN_DUE:
+                self._wake_processing_helpers()
             for event in self.browse(ids):
                 # Checked before each event, not each batch: a batch can take minutes.
                 if time.monotonic() - started >= budget:
@@ -615,10 +685,15 @@ class SmsEvent(models.Model):
                 seen.add(event.id)
                 processed = len(event._process_in_own_transaction())
                 done += processed
-                # Committed with the event: a run killed later is not taken by Odoo for a hung one.
-                cron_progress(self.env, processed)
-        if time.monotonic() - started >= budget and self._due_event_ids(1, exclude=seen):
+                if processed:
+                    # Committed with the event: a run killed later is not taken by Odoo for a hung one.
+                    cron_progress(self.env, processed)
+        if time.monotonic() - started >= budget and self._due_event_ids(1, exclude=seen, kinds=kinds):
             self._processing_cron()._trigger()
+        elif self._due_event_ids(1, kinds=kinds):
+            # Left by this run: their customer was busy elsewhere, or an earlier message of theirs
+            # was still to be posted.
+            self._processing_cron()._trigger(fields.Datetime.now() + timedelta(seconds=POSTPONE_SECONDS))
         return done
 
     # Failures ------------------------------------------------------------

@@ -4,13 +4,13 @@ from unittest.mock import patch
 
 from freezegun import freeze_time
 
-from odoo import fields
+from odoo import fields, sql_db
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
 from ..models import sms_event as sms_event_module
 from ..models.sms_conversation import SmsConversation
-from ..models.sms_event import CRON_TIME_BUDGET, MAX_ATTEMPTS, SmsEvent
+from ..models.sms_event import ADVISORY_LOCK_CLASS, CRON_TIME_BUDGET, HELPERS_MIN_DUE, MAX_ATTEMPTS, SmsEvent
 from ..tools.compat import MENU_GROUPS_FIELD
 from .common import SmsConversationCase
 
@@ -128,9 +128,88 @@ class TestInboundNotifications(SmsConversationCase):
 
 @tagged("post_install", "-at_install")
 class TestEventProcessing(SmsConversationCase):
-    def _store(self, sid, body="Kept safe"):
-        event_id, _wake = self.account._receive_webhook("inbound", self._inbound_values(body, sid=sid), raw_params=[])
+    def _store(self, sid, body="Kept safe", from_number=None):
+        event_id, _wake = self.account._receive_webhook(
+            "inbound", self._inbound_values(body, from_number=from_number, sid=sid), raw_params=[]
+        )
         return self.env["sms.event"].browse(event_id)
+
+    def _run_helper_cron(self):
+        self._run_cron("crm_sms_conversation.ir_cron_sms_event_process_helper_1")
+
+    def test_a_backlog_wakes_the_helper_crons(self):
+        """A run of the processing cron that finds a backlog due has the
+        helper crons run alongside it, on the cron workers free (of any
+        server), each asked once."""
+        Trigger = self.env["ir.cron.trigger"].sudo()
+        helpers = self.env["sms.event"]._processing_helper_crons()
+        self.assertEqual(len(helpers), 2)
+        Trigger.search([("cron_id", "in", helpers.ids)]).unlink()
+        self._store("SMfew", from_number="+14155550940")
+        self._run_event_cron()
+        self.assertFalse(Trigger.search([("cron_id", "in", helpers.ids)]), "one message: no helper")
+        events = self.env["sms.event"]
+        for index in range(HELPERS_MIN_DUE):
+            events |= self._store(f"SMbacklog{index}", f"Backlog {index}", from_number=f"+1415555095{index}")
+        self._run_event_cron()
+        self.assertEqual(set(events.mapped("state")), {"done"})
+        triggers = Trigger.search([("cron_id", "in", helpers.ids)])
+        self.assertEqual(sorted(triggers.cron_id.ids), sorted(helpers.ids), "each helper asked to run")
+        self.assertEqual(len(triggers), len(helpers), "once")
+        for index in range(HELPERS_MIN_DUE):
+            self._store(f"SMbacklog_more{index}", from_number=f"+1415555095{index}")
+        self._run_event_cron()
+        self.assertEqual(len(Trigger.search([("cron_id", "in", helpers.ids)])), len(helpers), "not asked twice")
+
+    @mute_logger("odoo.addons.crm_sms_conversation.models.sms_event")
+    def test_helper_cron_posts_messages_and_leaves_reports_to_the_processing_cron(self):
+        """A helper takes customers' messages; delivery reports are applied by
+        the processing cron alone, one at a time, in the order they came."""
+        self._partner("Helped", phone=self.customer_number)
+        message = self._store("SMhelped", "Helped")
+        report_id, _wake = self.account._receive_webhook(
+            "status",
+            {"external_id": "SMunknown", "status": "delivered", "error_code": "", "error_message": "", "sms_uuid": ""},
+            raw_params=[],
+        )
+        report = self.env["sms.event"].browse(report_id)
+        self._run_helper_cron()
+        self.assertEqual(message.state, "done", message.error)
+        self.assertEqual((report.state, report.attempts), ("pending", 0), "not touched by the helper")
+        self._run_event_cron()
+        self.assertEqual(report.attempts, 1, "tried by the processing cron (no such message here)")
+
+    def test_runs_at_once_share_the_customers(self):
+        """Two runs at once (the processing cron and a helper, or two
+        servers): the messages of a customer whose lock the other run holds
+        are left to it, untouched, and posted in order; the others are
+        processed; the run asks for another look a few seconds later."""
+        busy, free = "+14155550971", "+14155550972"
+        self._partner("Busy", phone=busy)
+        self._partner("Free", phone=free)
+        busy_first = self._store("SMshare1", "First", from_number=busy)
+        other = self._store("SMshare2", "Other", from_number=free)
+        busy_second = self._store("SMshare3", "Second", from_number=busy)
+        cron = self.env.ref("crm_sms_conversation.ir_cron_sms_event_process")
+        Trigger = self.env["ir.cron.trigger"].sudo()
+        Trigger.search([("cron_id", "=", cron.id)]).unlink()
+        key = f"{self.company.id}:{busy}"
+        with sql_db.db_connect(self.env.cr.dbname).cursor() as other_run:
+            other_run.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", (ADVISORY_LOCK_CLASS, key))
+            self._run_helper_cron()
+            other_run.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", (ADVISORY_LOCK_CLASS, key))
+        self.assertEqual(other.state, "done", other.error)
+        for event in busy_first | busy_second:
+            self.assertEqual(
+                (event.state, event.attempts, event.next_attempt_date), ("pending", 0, False), "left as it was"
+            )
+        self.assertTrue(
+            Trigger.search([("cron_id", "=", cron.id), ("call_at", ">", fields.Datetime.now())]),
+            "another look in a few seconds",
+        )
+        self._run_event_cron()
+        self.assertEqual((busy_first + busy_second).mapped("state"), ["done", "done"])
+        self.assertLess(busy_first.message_id.id, busy_second.message_id.id, "posted in the order they came")
 
     def test_a_customers_messages_are_posted_in_the_order_they_came(self):
         """A message postponed because its customer was busy (on another
