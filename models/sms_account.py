@@ -106,10 +106,12 @@ class SmsAccount(models.Model):
     quiet_hours_end = fields.Float("Quiet Until", default=8.0, help="Customer's local time when texts go out again.")
     plivo_auth_id = fields.Char("Auth ID", groups=MANAGER_GROUP)
     plivo_auth_token = secret_field(
-        "Auth Token", help="Plivo's Auth Token (Console > Overview). Saved write-only: type it again to change it."
+        "Plivo Auth Token",
+        help="Plivo's Auth Token (Console > Overview). Saved write-only: type it again to change it.",
     )
     telnyx_api_key = secret_field(
-        "API Key", help="Telnyx API key (Portal > Auth > API Keys). Saved write-only: type it again to change it."
+        "Telnyx API Key",
+        help="Telnyx API key (Portal > Auth > API Keys). Saved write-only: type it again to change it.",
     )
     telnyx_public_key = fields.Char(
         "Public Key",
