@@ -8,6 +8,7 @@ method; Odoo then adopts the existing columns instead of computing them.
 """
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 from odoo.tools import SQL, sql
 
@@ -40,62 +41,88 @@ def fill_phone_keys(cr, table, default_region, batch_size=5000):
     """Write the E.164 keys of every row of ``table`` having a phone number,
     reading national numbers with the row's country, else its company's,
     else ``default_region`` (as ``_sms_phone_region`` does).
-    Returns the number of rows written."""
+    Returns the number of rows written.
+
+    The database writes a batch while Python reads the numbers of the next
+    one: the UPDATE runs in a thread (psycopg2 leaves Python's lock while it
+    waits for the database), the cursor used by one thread at a time.
+    """
+    written = 0
+    with ThreadPoolExecutor(max_workers=1) as writer:
+        writing = None
+        rows = _phone_key_rows(cr, table, 0, batch_size)
+        while rows:
+            values = _phone_key_values(rows, default_region)
+            if writing:
+                writing.result()
+            last_id = rows[-1][0]
+            rows = _phone_key_rows(cr, table, last_id, batch_size)
+            writing = writer.submit(_write_phone_keys, cr, table, values) if values else None
+            written += len(values)
+        if writing:
+            writing.result()
+    return written
+
+
+def _phone_key_rows(cr, table, last_id, limit):
+    """The next ``limit`` rows of ``table`` after ``last_id`` having a phone
+    number: (id, country code of the row or of its company, *phone fields)."""
     phones = SQL(", ").join(SQL("t.%s", SQL.identifier(field)) for field in PHONE_FIELDS)
     any_phone = SQL(" OR ").join(SQL("t.%s IS NOT NULL", SQL.identifier(field)) for field in PHONE_FIELDS)
+    cr.execute(
+        SQL(
+            """
+            SELECT t.id, COALESCE(country.code, company_country.code), %(phones)s
+              FROM %(table)s t
+         LEFT JOIN res_country country ON country.id = t.country_id
+         LEFT JOIN res_company company ON company.id = t.company_id
+         LEFT JOIN res_partner company_partner ON company_partner.id = company.partner_id
+         LEFT JOIN res_country company_country ON company_country.id = company_partner.country_id
+             WHERE t.id > %(last_id)s AND (%(any_phone)s)
+          ORDER BY t.id
+             LIMIT %(limit)s
+            """,
+            phones=phones,
+            any_phone=any_phone,
+            table=SQL.identifier(table),
+            last_id=last_id,
+            limit=limit,
+        )
+    )
+    return cr.fetchall()
+
+
+def _phone_key_values(rows, default_region):
+    """(id, *keys) of the ``rows`` having at least one key."""
+    values = []
+    for row_id, region, *numbers in rows:
+        keys = [normalize_e164(number, region or default_region) for number in numbers]
+        if any(keys):
+            values.append((row_id, *keys))
+    return values
+
+
+def _write_phone_keys(cr, table, values):
     assignments = SQL(", ").join(
         SQL("%s = v.%s", SQL.identifier(column), SQL.identifier(column)) for column in PHONE_KEY_COLUMNS
     )
-    written, last_id = 0, 0
-    while True:
-        cr.execute(
-            SQL(
-                """
-                SELECT t.id, COALESCE(country.code, company_country.code), %(phones)s
-                  FROM %(table)s t
-             LEFT JOIN res_country country ON country.id = t.country_id
-             LEFT JOIN res_company company ON company.id = t.company_id
-             LEFT JOIN res_partner company_partner ON company_partner.id = company.partner_id
-             LEFT JOIN res_country company_country ON company_country.id = company_partner.country_id
-                 WHERE t.id > %(last_id)s AND (%(any_phone)s)
-              ORDER BY t.id
-                 LIMIT %(limit)s
-                """,
-                phones=phones,
-                any_phone=any_phone,
-                table=SQL.identifier(table),
-                last_id=last_id,
-                limit=batch_size,
-            )
+    ids, *keys = zip(*values, strict=True)
+    cr.execute(
+        SQL(
+            """
+            UPDATE %(table)s AS t SET %(assignments)s
+              FROM (SELECT unnest(%(ids)s::int[]) AS id, %(keys)s) AS v
+             WHERE t.id = v.id
+            """,
+            table=SQL.identifier(table),
+            assignments=assignments,
+            ids=list(ids),
+            keys=SQL(", ").join(
+                SQL("unnest(%s::varchar[]) AS %s", list(column_keys), SQL.identifier(column))
+                for column, column_keys in zip(PHONE_KEY_COLUMNS, keys, strict=True)
+            ),
         )
-        rows = cr.fetchall()
-        if not rows:
-            return written
-        last_id = rows[-1][0]
-        values = []
-        for row_id, region, *numbers in rows:
-            keys = [normalize_e164(number, region or default_region) for number in numbers]
-            if any(keys):
-                values.append((row_id, *keys))
-        if values:
-            ids, *keys = zip(*values, strict=True)
-            cr.execute(
-                SQL(
-                    """
-                    UPDATE %(table)s AS t SET %(assignments)s
-                      FROM (SELECT unnest(%(ids)s::int[]) AS id, %(keys)s) AS v
-                     WHERE t.id = v.id
-                    """,
-                    table=SQL.identifier(table),
-                    assignments=assignments,
-                    ids=list(ids),
-                    keys=SQL(", ").join(
-                        SQL("unnest(%s::varchar[]) AS %s", list(column_keys), SQL.identifier(column))
-                        for column, column_keys in zip(PHONE_KEY_COLUMNS, keys, strict=True)
-                    ),
-                )
-            )
-            written += len(values)
+    )
 
 
 def uninstall_hook(env):
