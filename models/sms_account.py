@@ -14,7 +14,8 @@ from odoo.exceptions import UserError, ValidationError
 from ..tools.compat import Constraint
 from ..tools.phone import normalize_e164
 from ..tools.quiet_hours import format_hour, is_quiet, next_allowed_time, recipient_time_zones, time_zone
-from ..tools.sms_provider import PROVIDERS, InboundSms, ProviderConfig
+from ..tools.sms_provider import PROVIDERS, CredentialsError, InboundSms, ProviderConfig
+from ..tools.sms_vonage import load_private_key, private_key_pem
 
 _logger = logging.getLogger(__name__)
 
@@ -151,6 +152,19 @@ class SmsAccount(models.Model):
         help="The signature method chosen in the Vonage dashboard (API Settings) for the SMS API's webhooks; "
         "Vonage's default is MD5 hash. The Messages API always signs with SHA-256.",
     )
+    vonage_application_id = fields.Char(
+        "Application ID",
+        groups=MANAGER_GROUP,
+        help="Only when the Vonage application of the numbers (Messages API) has Secure Inbound Media switched on "
+        "(Capabilities > Messages): the pictures and files customers send are then fetched with a token signed by "
+        "this application's private key. Leave it empty otherwise: Vonage's files then need no credentials.",
+    )
+    vonage_private_key = secret_field(
+        "Application Private Key",
+        help="The private key of the same Vonage application (its private.key file, from -----BEGIN PRIVATE KEY----- "
+        "to -----END PRIVATE KEY-----), needed with the Application ID for Secure Inbound Media only. Saved "
+        "write-only: paste it again to change it.",
+    )
     simulator_secret = secret_field(
         "Signing Secret",
         help="Key of the Simulator's webhook signatures (X-Simulator-Signature), generated at creation. "
@@ -236,6 +250,13 @@ class SmsAccount(models.Model):
                     )
                 )
 
+    @api.constrains("vonage_private_key")
+    def _check_vonage_private_key(self):
+        for account in self:
+            problem = account._vonage_private_key_problem()
+            if problem:
+                raise ValidationError(problem)
+
     def init(self):
         # Credentials live outside any ORM field: nothing reads them back over RPC.
         self.env.cr.execute("ALTER TABLE sms_account ADD COLUMN IF NOT EXISTS provider_secrets jsonb")
@@ -260,7 +281,15 @@ class SmsAccount(models.Model):
             values = {name: account[name] for name in names}
             for name, value in values.items():
                 if value != SECRET_MASK:  # the mask means "saved, unchanged"
-                    account._set_secret(name, value or None)
+                    account._set_secret(name, self._clean_secret(name, value) or None)
+
+    @api.model
+    def _clean_secret(self, name, value):
+        """A secret as it is saved: a private key with its PEM lines put back (a
+        password field drops them), any other as typed."""
+        if name == "vonage_private_key" and value:
+            return private_key_pem(value)
+        return value
 
     @api.depends("provider")
     def _compute_api_base_url(self):
@@ -345,6 +374,9 @@ class SmsAccount(models.Model):
         """Call the provider with the account's credentials; say what came back."""
         self.ensure_one()
         self.check_access("write")  # managers only, as the form's button
+        problem = self._settings_problem()
+        if problem:
+            return self._notification("danger", problem)
         result = self._get_provider_api().check_credentials()
         self._set_reachable(result.reached)
         if result.status == "accepted":
@@ -385,6 +417,40 @@ class SmsAccount(models.Model):
             "target": "new",
             "context": {"default_account_id": self.id},
         }
+
+    def _settings_problem(self):
+        """What keeps the account's settings from working, seen without calling
+        the provider (a message for the administrator), or False."""
+        self.ensure_one()
+        if self.provider != "vonage":
+            return False
+        account_sudo = self.sudo()
+        has_application = bool((account_sudo.vonage_application_id or "").strip())
+        if account_sudo.vonage_api == "messages" and has_application != bool(self._get_secret("vonage_private_key")):
+            return _(
+                "%(account)s: Secure Inbound Media needs both the Application ID and the Application Private Key of "
+                "the Vonage application; leave both empty when Secure Inbound Media is off.",
+                account=self.name,
+            )
+        return self._vonage_private_key_problem()
+
+    def _vonage_private_key_problem(self):
+        """Why the saved Vonage private key cannot sign the application's JWTs, or False."""
+        self.ensure_one()
+        private_key = self._get_secret("vonage_private_key")
+        if not private_key:
+            return False
+        try:
+            load_private_key(private_key)
+        except CredentialsError as exc:
+            return _(
+                "The Application Private Key of %(account)s cannot be used (%(reason)s). Paste the whole "
+                "private.key file of the Vonage application, from -----BEGIN PRIVATE KEY----- to "
+                "-----END PRIVATE KEY-----.",
+                account=self.name,
+                reason=str(exc),
+            )
+        return False
 
     def _provider_credential_labels(self):
         """Labels of the provider's credential fields, as the form shows them."""
@@ -494,6 +560,8 @@ class SmsAccount(models.Model):
                 signature_method=account_sudo.vonage_signature_method or "md5hash",
                 api_variant=account_sudo.vonage_api or "sms",
                 api_base_url=account_sudo.api_base_url or "",
+                application_id=(account_sudo.vonage_application_id or "").strip(),
+                private_key=self._get_secret("vonage_private_key"),
             )
         if self.provider == "telnyx":
             return ProviderConfig(

@@ -171,11 +171,12 @@ class SmsMedia(models.Model):
         self._notify_message()
 
     def _record_failure(self, code, details):
-        """A download that failed (provider unreachable or answering an error):
-        tried again later, given up with a note after the last attempt."""
+        """A download that failed (provider unreachable or answering an error,
+        credentials that cannot be used): tried again later, given up with a
+        note after the last attempt."""
         self.ensure_one()
         attempts = self.attempts + 1
-        error = f"HTTP {code}: {details}" if code else details
+        error = f"HTTP {code}: {details}" if code.isdigit() else details
         if attempts >= MAX_ATTEMPTS:
             _logger.warning("SMS file %s given up after %s attempts: %s", self.id, attempts, error)
             self.attempts = attempts
@@ -239,6 +240,12 @@ class SmsMedia(models.Model):
 
     def _failure_text(self, code):
         self.ensure_one()
+        if code == "credentials":
+            return _(
+                "%(file)s not downloaded: the SMS account's credentials for the provider's files cannot be used "
+                "— open it in the provider's console.",
+                file=self._label(),
+            )
         if code:
             return _(
                 "%(file)s not downloaded: the provider answered %(code)s — open it in the provider's console.",

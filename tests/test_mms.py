@@ -4,15 +4,22 @@ attaches the files to the chatter message afterwards, refuses what is too big
 or not allowed, retries what failed and, finally, says so on the message."""
 
 import io
+import json
+import time
+import uuid
 from unittest.mock import patch
 
+import jwt
 import requests
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from freezegun import freeze_time
 
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
+from ..models.sms_account import SECRET_MASK
 from ..models.sms_conversation import sms_html_to_text
 from ..models.sms_media import MAX_ATTEMPTS, MAX_SIZE_PARAM, RETRY_DELAYS
 from ..tools import media as media_tools
@@ -21,9 +28,11 @@ from ..tools.sms_provider import MEDIA_CHUNK_BYTES, ProviderConfig, SmsProviderA
 from ..tools.sms_simulator import PHOTO_URL, SimulatorApi
 from ..tools.sms_telnyx import TelnyxApi
 from ..tools.sms_twilio import TwilioApi
-from .common import TWILIO_SID, TWILIO_TOKEN, SmsWebhookCase
+from ..tools.sms_vonage import APPLICATION_JWT_SECONDS, VonageApi
+from .common import TWILIO_SID, TWILIO_TOKEN, FakeResponse, SmsWebhookCase
 from .test_plivo import inbound_params as plivo_inbound_params
 from .test_telnyx import received_event as telnyx_received_event
+from .test_vonage import API_KEY, API_SECRET, DOC_MESSAGE_INBOUND, OUR_NUMBER, SIGNATURE_SECRET, bearer
 
 # A JPEG's first bytes (SOI, APP0 "JFIF"), a PDF, a Windows program.
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00" + b"\x00" * 200 + b"\xff\xd9"
@@ -33,6 +42,10 @@ TWILIO_MEDIA = f"https://api.twilio.com/2010-04-01/Accounts/{TWILIO_SID}/Message
 S3 = "https://s3-external-1.amazonaws.com/"
 # What the test resolver answers for any host but those named: a public address.
 PUBLIC_ADDRESS = "34.226.0.10"
+# A Vonage application (Secure Inbound Media) and one of Vonage's media URLs, as its documentation shows them.
+VONAGE_APPLICATION_ID = "aaaaaaaa-bbbb-cccc-dddd-0123456789ab"
+VONAGE_MEDIA = "https://api-us.nexmo.com/v3/media/"
+MEDIA_LOGGER = "odoo.addons.crm_sms_conversation.models.sms_media"
 
 
 class Body(io.BytesIO):
@@ -371,3 +384,203 @@ class TestMmsDownload(MmsCase):
             self.env["sms.media"].sudo().search([], order="id desc", limit=1).message_id.sms_conversation_id,
             event.conversation_id,
         )
+
+
+def rsa_key():
+    """A new RSA key pair's private key and its PEM (PKCS#8), as Vonage's private.key file holds it."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    return key, pem
+
+
+@tagged("post_install", "-at_install")
+class TestVonageSecureMedia(MmsCase):
+    """Vonage's Secure Inbound Media: the files on Vonage's media servers are
+    fetched with a JWT of the account's Vonage application (RS256, its private
+    key), sent to Vonage's hosts only."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.key, cls.pem = rsa_key()
+        cls.vonage = cls.env["sms.account"].create(
+            {
+                "name": "Vonage",
+                "provider": "vonage",
+                "vonage_api": "messages",
+                "vonage_api_key": API_KEY,
+                "vonage_api_secret": API_SECRET,
+                "vonage_signature_secret": SIGNATURE_SECRET,
+                "vonage_application_id": VONAGE_APPLICATION_ID,
+                # Pasted in the form's password input, which drops the newlines.
+                "vonage_private_key": cls.pem.replace("\n", ""),
+                "webhook_base_url": cls.env.company.get_base_url(),
+            }
+        )
+        cls.env["sms.number"].create(
+            {"number": OUR_NUMBER, "account_id": cls.vonage.id, "user_ids": [(6, 0, cls.user_seller_a.ids)]}
+        )
+
+    def _api(self, **config):
+        values = {
+            "account_sid": API_KEY,
+            "auth_token": API_SECRET,
+            "api_variant": "messages",
+            "application_id": VONAGE_APPLICATION_ID,
+            "private_key": self.pem,
+            **config,
+        }
+        return VonageApi(ProviderConfig(**values))
+
+    def _claims(self, authorization):
+        """The claims of a Bearer JWT, verified with the application's public key."""
+        scheme, _space, token = (authorization or "").partition(" ")
+        self.assertEqual(scheme, "Bearer")
+        self.assertEqual(jwt.get_unverified_header(token)["alg"], "RS256")
+        return jwt.decode(
+            token, self.key.public_key(), algorithms=["RS256"], options={"require": ["iat", "exp", "jti"]}
+        )
+
+    def _receive_vonage_picture(self, media_url):
+        """A signed Messages API call of a picture through the real route and the processing cron: its message."""
+        self._partner("Photo Sender", phone=self.customer_number)
+        payload = dict(
+            DOC_MESSAGE_INBOUND,
+            channel="mms",
+            message_type="image",
+            image={"url": media_url, "caption": "The broken hinge"},
+            message_uuid=str(uuid.uuid4()),
+            to=OUR_NUMBER[1:],
+            **{"from": self.customer_number[1:]},
+        )
+        del payload["text"]
+        body = json.dumps(payload).encode()
+        response = self.url_open(
+            self._webhook_path(self.vonage, "inbound"),
+            data=body,
+            headers={"Content-Type": "application/json", "Authorization": bearer(body)},
+        )
+        self.assertEqual(response.status_code, 200)
+        self._run_event_cron()
+        return self.env["mail.message"].search(
+            [("sms_direction", "=", "inbound"), ("sms_conversation_id", "!=", False)], order="id desc", limit=1
+        )
+
+    def test_application_jwt_goes_to_vonage_media_hosts_only(self):
+        api = self._api()
+        claims = []
+        for host in ("api.nexmo.com", "api-us.nexmo.com", "api-eu.nexmo.com", "api-ap.nexmo.com"):
+            with self.mock_media(f"https://{host}/", [media_response(200, JPEG, "image/jpeg")]) as calls:
+                before = int(time.time())
+                result = api.download_media(f"https://{host}/v3/media/{uuid.uuid4()}", 10**6)
+                after = int(time.time())
+            self.assertEqual(result.status, "ok", host)
+            claim = self._claims(calls[0]["auth"])
+            self.assertEqual(claim["application_id"], VONAGE_APPLICATION_ID)
+            self.assertTrue(before <= claim["iat"] <= after)
+            self.assertEqual(claim["exp"] - claim["iat"], APPLICATION_JWT_SECONDS, "a short-lived token")
+            self.assertLessEqual(APPLICATION_JWT_SECONDS, 300)
+            claims.append(claim)
+        self.assertEqual(len({claim["jti"] for claim in claims}), len(claims), "a new jti for each request")
+
+        # A redirect leaves Vonage's hosts: the token stays behind, the hop is fetched without it.
+        with (
+            self.mock_media("https://api-us.nexmo.com/", [redirect(S3 + "f.jpg?sig=1")]) as vonage,
+            self.mock_media(S3, [media_response(200, JPEG, "image/jpeg")]) as s3,
+        ):
+            self.assertEqual(api.download_media(VONAGE_MEDIA + "f", 10**6).status, "ok")
+        self.assertEqual(self._claims(vonage[0]["auth"])["application_id"], VONAGE_APPLICATION_ID)
+        self.assertEqual([call["auth"] for call in s3], [None])
+        # Another host, given directly, or a look-alike of Vonage's, gets nothing.
+        for url in ("https://media.example.com/v3/media/f", "https://api-us.nexmo.com.example.com/v3/media/f"):
+            with self.mock_media(url, [media_response(200, JPEG, "image/jpeg")]) as calls:
+                self.assertEqual(api.download_media(url, 10**6).status, "ok")
+            self.assertIsNone(calls[0]["auth"], url)
+        # The account's own API Base URL (a proxy) is Vonage's for the account: it gets the token.
+        proxied = self._api(api_base_url="https://vonage-proxy.example.com")
+        with self.mock_media("https://vonage-proxy.example.com/", [media_response(200, JPEG, "image/jpeg")]) as calls:
+            self.assertEqual(proxied.download_media("https://vonage-proxy.example.com/v3/media/f", 10**6).status, "ok")
+        self._claims(calls[0]["auth"])
+
+    def test_standard_media_need_no_credentials(self):
+        for config in ({"application_id": "", "private_key": ""}, {"private_key": ""}, {"application_id": ""}):
+            api = self._api(**config)
+            with self.mock_media("https://api-us.nexmo.com/", [media_response(200, JPEG, "image/jpeg")]) as calls:
+                self.assertEqual(api.download_media(VONAGE_MEDIA + "f", 10**6).status, "ok")
+            self.assertIsNone(calls[0]["auth"], "Vonage's standard media URLs are fetched as they are")
+
+    def test_secure_picture_through_the_cron(self):
+        # The key pasted without its newlines is saved as a PEM, write-only as the other secrets.
+        self.assertEqual(self.vonage._get_secret("vonage_private_key"), self.pem)
+        self.assertEqual(self.vonage.read(["vonage_private_key"])[0]["vonage_private_key"], SECRET_MASK)
+        self.assertNotIn("vonage_private_key", self.env["sms.account"].with_user(self.user_seller_a).fields_get())
+        with self.mock_media("https://api-us.nexmo.com/", [media_response(200, JPEG, "image/jpeg")]) as calls:
+            message = self._receive_vonage_picture(VONAGE_MEDIA + str(uuid.uuid4()))
+            self.assertIn("The broken hinge", message.body)
+            self._run_media_cron()
+        self.assertEqual(message.attachment_ids.mapped("name"), ["picture-1.jpg"])
+        self.assertEqual(self._claims(calls[0]["auth"])["application_id"], VONAGE_APPLICATION_ID)
+
+    @mute_logger(MEDIA_LOGGER)
+    def test_unreadable_key_is_retried_then_noted(self):
+        # A key that can no longer be read (saved before its checks, or altered in the database).
+        self.vonage._set_secret("vonage_private_key", self.pem.replace("M", "#"))
+        with self.mock_media("https://api-us.nexmo.com/", []) as calls:
+            message = self._receive_vonage_picture(VONAGE_MEDIA + str(uuid.uuid4()))
+            (picture,) = self._files(message)
+            with self.assertNoLogs(MEDIA_LOGGER, level="ERROR"):
+                self._run_media_cron()
+            self.assertEqual(
+                (picture.state, picture.attempts, picture.error),
+                ("pending", 1, "the private key's content cannot be read"),
+            )
+            minutes = 0
+            for delay in RETRY_DELAYS:
+                minutes += delay + 1
+                self._run_media_cron(self._later(60 * minutes))
+        self.assertFalse(calls, "nothing is requested without the token Secure Inbound Media wants")
+        self.assertEqual((picture.state, picture.attempts), ("failed", MAX_ATTEMPTS))
+        self.assertEqual(
+            self._text(message),
+            "The broken hinge\n[File not downloaded: the SMS account's credentials for the provider's files "
+            "cannot be used — open it in the provider's console.]",
+        )
+
+    def test_key_checked_when_saved_and_tested(self):
+        _other_key, other_pem = rsa_key()
+        self.vonage.vonage_private_key = other_pem.replace("\n", "\\n")  # as a configuration file writes it
+        self.assertEqual(self.vonage._get_secret("vonage_private_key"), other_pem)
+        public = self.key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        encrypted = self.key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"password"),
+        )
+        cases = {
+            "a public key": (public.decode(), "a public key, not a private key"),
+            "protected by a password": (encrypted.decode(), "the private key is protected by a password"),
+            "altered": (self.pem.replace("M", "#"), "the private key's content cannot be read"),
+            "not a key": ("my-application-secret", "no -----BEGIN PRIVATE KEY-----"),
+        }
+        for case, (value, reason) in cases.items():
+            with self.subTest(case=case), self.assertRaises(ValidationError) as caught:
+                self.vonage.vonage_private_key = value
+            self.assertIn(f"The Application Private Key of Vonage cannot be used ({reason}", str(caught.exception))
+        self.assertEqual(self.vonage._get_secret("vonage_private_key"), other_pem, "the saved key is kept")
+
+        # Test Connection: an application id without its key (or the reverse) is pointed out.
+        self.vonage.vonage_private_key = False
+        result = self.vonage.action_test_connection()
+        self.assertEqual(result["params"]["type"], "danger")
+        self.assertIn("Secure Inbound Media needs both the Application ID and the Application Private Key", str(result))
+        self.vonage.write({"vonage_application_id": False})
+        balance = FakeResponse(200, {"value": 10.28, "autoReload": False})
+        with self.mock_provider_api("https://rest.nexmo.com/", [balance], lambda count: None):
+            self.assertEqual(self.vonage.action_test_connection()["params"]["type"], "success")
+        self.vonage.write({"vonage_application_id": VONAGE_APPLICATION_ID, "vonage_private_key": self.pem})
+        with self.mock_provider_api("https://rest.nexmo.com/", [balance], lambda count: None):
+            self.assertEqual(self.vonage.action_test_connection()["params"]["type"], "success")

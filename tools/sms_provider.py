@@ -57,6 +57,10 @@ class ProviderConfig:
     signature_method: str = ""
     # Which of the provider's APIs the account uses, when it offers several (Vonage: "sms" or "messages").
     api_variant: str = ""
+    # An application of the provider and its private key (PEM), signing the JWTs some calls want
+    # (Vonage's Secure Inbound Media); empty when the account has none.
+    application_id: str = ""
+    private_key: str = ""
 
 
 @dataclasses.dataclass
@@ -139,7 +143,9 @@ class MediaDownload:
 
     - ``ok``: ``content`` is the file, ``content_type`` what it really is;
     - ``retry``: the provider was not reached, or answered an error
-      (``error_code`` is its HTTP status): try again later;
+      (``error_code`` is its HTTP status), or the account's credentials
+      cannot be used as saved (``error_code`` ``credentials``, a private
+      key that cannot be read): try again later;
     - ``refused``: never to be tried again; ``error_code`` says why: ``size``
       (over the limit), ``type`` (not allowed), ``mismatch`` (the bytes are
       not what the type says), ``address`` (not https, or a private address).
@@ -200,6 +206,11 @@ class PayloadTooLarge(InvalidPayload):
     status = 413
 
 
+class CredentialsError(ValueError):
+    """The account's credentials cannot be used as saved (a private key that
+    cannot be read): the message says why, without the secret."""
+
+
 class IgnoredEvent(Exception):
     """A genuine provider call about something the addon does not follow
     (another event type): answered 200, nothing stored."""
@@ -227,7 +238,8 @@ class SmsProviderApi:
     # Whether resending with the same idempotency key can never duplicate.
     supports_idempotency = False
     # Whether the provider's media URLs want HTTP basic authentication (account id and token),
-    # rather than being pre-signed; the hosts given the credentials, besides the API's own.
+    # rather than being pre-signed; the hosts given the credentials (``_media_auth_kwargs``),
+    # besides the API's own.
     MEDIA_BASIC_AUTH = False
     MEDIA_AUTH_HOSTS = frozenset()
     # Seconds after a message's first attempt during which a look-up finding nothing is not
@@ -368,16 +380,20 @@ class SmsProviderApi:
         resolving to public addresses are fetched, redirects included (each
         followed by hand and checked), unless the account's API is itself on
         a local address (a test server). The account's credentials go to the
-        provider's own hosts only, never to where they redirect.
+        provider's own hosts only, never to where they redirect: they are
+        chosen again for each request. Credentials that cannot be used (a
+        private key that cannot be read) make a ``retry`` with the reason.
         """
         deadline = time.monotonic() + MEDIA_DOWNLOAD_SECONDS
         for _hop in range(MEDIA_MAX_REDIRECTS + 1):
             refusal = self._check_media_address(url)
             if refusal:
                 return refusal
-            failure, response = self._request(
-                "GET", url, stream=True, allow_redirects=False, **self._media_request_kwargs(url)
-            )
+            try:
+                kwargs = self._media_request_kwargs(url)
+            except CredentialsError as exc:
+                return MediaDownload("retry", error_code="credentials", error_message=str(exc))
+            failure, response = self._request("GET", url, stream=True, allow_redirects=False, **kwargs)
             if response is None:
                 return MediaDownload("retry", error_code=failure.error_code, error_message=failure.error_message)
             with response:
@@ -392,12 +408,26 @@ class SmsProviderApi:
         return MediaDownload("refused", error_code="address", error_message="too many redirects")
 
     def _media_request_kwargs(self, url):
-        """Arguments of the request fetching ``url``: the credentials, for the provider's own hosts."""
+        """Arguments of the request fetching ``url``: the credentials
+        (``_media_auth_kwargs``) when its host is one of the provider's own
+        (``_media_auth_hosts``), none otherwise."""
+        host = urllib.parse.urlsplit(url).hostname
+        if not host or host not in self._media_auth_hosts():
+            return {}
+        return self._media_auth_kwargs()
+
+    def _media_auth_hosts(self):
+        """The hosts given the credentials of a media download: ``MEDIA_AUTH_HOSTS`` and the API's own."""
+        return self.MEDIA_AUTH_HOSTS | {urllib.parse.urlsplit(self._base_url()).hostname}
+
+    def _media_auth_kwargs(self):
+        """Request arguments carrying the credentials of a media download on the
+        provider's own hosts: HTTP basic authentication with the account id and
+        token when ``MEDIA_BASIC_AUTH``, else none. Raises ``CredentialsError``
+        when the credentials cannot be used as saved."""
         if not self.MEDIA_BASIC_AUTH:
             return {}
-        host = urllib.parse.urlsplit(url).hostname
-        own_hosts = self.MEDIA_AUTH_HOSTS | {urllib.parse.urlsplit(self._base_url()).hostname}
-        return {"auth": (self.config.account_sid, self.config.auth_token)} if host and host in own_hosts else {}
+        return {"auth": (self.config.account_sid, self.config.auth_token)}
 
     def _check_media_address(self, url):
         """A refusing (or, when the host cannot be resolved, retrying)

@@ -9,6 +9,11 @@
 https://developer.vonage.com/en/messaging/sms/overview
 https://developer.vonage.com/en/getting-started/concepts/signing-messages
 https://developer.vonage.com/en/messages/concepts/signed-webhooks
+
+The files of inbound messages (Messages API, MMS channel) are on Vonage's media
+servers: with the Vonage application's "Secure Inbound Media" switched on, they
+are fetched with a JWT of that application (RS256, its private key).
+https://developer.vonage.com/en/messages/concepts/secure-inbound-media
 """
 
 import datetime
@@ -17,11 +22,16 @@ import hmac
 import logging
 import re
 import time
+import uuid
 
 import jwt
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from .phone import e164_from_digits
 from .sms_provider import (
+    CredentialsError,
     IgnoredEvent,
     InboundSms,
     InvalidPayload,
@@ -57,6 +67,13 @@ GSM7_CHARACTERS = frozenset(
     "abcdefghijklmnopqrstuvwxyzäöñüà"
     "^{}\\[~]|€\f"
 )
+
+# Vonage's media servers, where the Messages API's inbound files are (https://<host>/v3/media/<id>):
+# with Secure Inbound Media, they get the application's JWT, as the account's own API host does.
+VONAGE_MEDIA_HOSTS = frozenset({"api.nexmo.com", "api-us.nexmo.com", "api-eu.nexmo.com", "api-ap.nexmo.com"})
+# Seconds an application JWT is valid: it serves one request of a download (60 s at most).
+APPLICATION_JWT_SECONDS = 300
+PEM_RE = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.DOTALL)
 
 # Messages API inbound MMS: message types carrying a file, in an object of that name.
 # https://developer.vonage.com/en/api/messages#inbound-message (MMS channel)
@@ -99,6 +116,64 @@ def vonage_jwt_claims(token, secret):
         )
     except (jwt.PyJWTError, TypeError, ValueError):
         return None
+
+
+def private_key_pem(text):
+    """A PEM private key as pasted, with its lines put back: a password input
+    drops the newlines, a configuration file may write them ``\\n``. A text
+    without PEM markers comes back stripped."""
+    text = (text or "").strip().replace("\\n", "\n")
+    match = PEM_RE.search(text)
+    if not match:
+        return text
+    label, body = match.group(1), match.group(2)
+    if ":" in body:
+        # Headers (an encrypted key of the traditional format): the lines are kept as they are.
+        return match.group(0)
+    body = re.sub(r"\s", "", body)
+    lines = [body[start : start + 64] for start in range(0, len(body), 64)]
+    return "\n".join([f"-----BEGIN {label}-----", *lines, f"-----END {label}-----"]) + "\n"
+
+
+def load_private_key(text):
+    """The RSA private key of a PEM text (``private_key_pem``); raises
+    ``CredentialsError`` saying why it cannot sign Vonage's JWTs (RS256)."""
+    pem = private_key_pem(text)
+    match = PEM_RE.search(pem)
+    if not match:
+        raise CredentialsError("no -----BEGIN PRIVATE KEY----- ... -----END PRIVATE KEY----- block")
+    label = match.group(1)
+    if "ENCRYPTED" in label or "Proc-Type:" in match.group(2):
+        raise CredentialsError("the private key is protected by a password")
+    if not label.endswith("PRIVATE KEY"):
+        raise CredentialsError(f"a {label.lower()}, not a private key")
+    try:
+        key = serialization.load_pem_private_key(pem.encode(), password=None)
+    except TypeError:
+        raise CredentialsError("the private key is protected by a password") from None
+    except (ValueError, UnsupportedAlgorithm):
+        raise CredentialsError("the private key's content cannot be read") from None
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise CredentialsError("not an RSA private key")
+    return key
+
+
+def application_jwt(application_id, private_key):
+    """A JWT of a Vonage application: RS256, signed with its private key (PEM),
+    with the claims ``application_id``, ``iat``, ``exp`` (``APPLICATION_JWT_SECONDS``
+    later) and a new ``jti``. Raises ``CredentialsError`` when the key cannot sign."""
+    key = load_private_key(private_key)
+    issued_at = int(time.time())
+    claims = {
+        "application_id": application_id,
+        "iat": issued_at,
+        "exp": issued_at + APPLICATION_JWT_SECONDS,
+        "jti": str(uuid.uuid4()),
+    }
+    try:
+        return jwt.encode(claims, key, algorithm="RS256")
+    except (jwt.PyJWTError, TypeError, ValueError) as exc:
+        raise CredentialsError(f"the private key cannot sign a JWT: {exc}") from None
 
 
 def _fresh(timestamp, now=None):
@@ -224,6 +299,9 @@ class VonageApi(SmsProviderApi):
 
     # Reports are usage data: a message Vonage took may show in them minutes later.
     LOOKUP_SETTLE_SECONDS = 300
+    # Inbound files: on Vonage's media servers; without Secure Inbound Media, their URLs need
+    # no credentials (``_media_auth_kwargs``).
+    MEDIA_AUTH_HOSTS = VONAGE_MEDIA_HOSTS
 
     @property
     def uses_messages_api(self):
@@ -376,6 +454,15 @@ class VonageApi(SmsProviderApi):
         )
 
     # Inbound -------------------------------------------------------------
+
+    def _media_auth_kwargs(self):
+        """With Secure Inbound Media (the account has the application's id and
+        private key), a Bearer JWT of the application, new for each request;
+        otherwise nothing: a standard media URL needs no credentials."""
+        if not (self.config.application_id and self.config.private_key):
+            return {}
+        token = application_jwt(self.config.application_id, self.config.private_key)
+        return {"headers": {"Authorization": f"Bearer {token}"}}
 
     def body_formats(self):
         """The Messages API posts JSON; the SMS API a form or JSON, as the dashboard says."""
