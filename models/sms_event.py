@@ -279,34 +279,31 @@ class SmsEvent(models.Model):
         events (a trigger of that same second outlives the run: one run
         more, which finds nothing).
 
-        The cron workers need a notification only when no earlier trigger is
-        pending: a burst of webhooks costs one notification, not one
-        connection per call. With ``notify``, it is sent when the transaction
-        commits; without, the caller sends it (``wake_cron_workers``) when
-        the method returns True.
+        The cron workers are notified of every call: a trigger already due
+        does not mean that a run will see this event. A run going on may have
+        looked at the events before this one was committed (Odoo then deletes
+        the triggers dated before the run began): without a notification, the
+        event would wait for a cron worker's next look, up to a minute later.
+        With ``notify``, the notification is sent when the transaction
+        commits; without, the caller sends it (``wake_cron_workers``) when the
+        method returns True (the cron is active).
         """
         cron = self._processing_cron()
         if not cron:
             return False
         self.env.cr.execute(
             """
-            WITH pending AS (
-                SELECT 1 FROM ir_cron_trigger
-                 WHERE cron_id = %(cron)s AND call_at <= clock_timestamp() AT TIME ZONE 'UTC'
-                 LIMIT 1
-            )
             INSERT INTO ir_cron_trigger (cron_id, call_at, create_uid, create_date, write_uid, write_date)
             VALUES (%(cron)s, clock_timestamp() AT TIME ZONE 'UTC',
                     %(uid)s, now() AT TIME ZONE 'UTC', %(uid)s, now() AT TIME ZONE 'UTC')
-            RETURNING EXISTS (SELECT 1 FROM pending), (SELECT active FROM ir_cron WHERE id = %(cron)s)
+            RETURNING (SELECT active FROM ir_cron WHERE id = %(cron)s)
             """,
             {"cron": cron.id, "uid": self.env.uid},
         )
-        already_pending, active = self.env.cr.fetchone()
-        wake = not already_pending and active
-        if wake and notify:
+        active = self.env.cr.fetchone()[0]
+        if active and notify:
             self.env.cr.postcommit.add(cron._notifydb)
-        return wake
+        return bool(active)
 
     @api.model
     def _processing_cron(self):

@@ -1,9 +1,10 @@
 """The defects of a customer's database, each with the behaviour that fixes it
 (numbers refer to the hardening issue's list)."""
 
+from datetime import timedelta
 from unittest.mock import patch
 
-from odoo import Command
+from odoo import Command, fields
 from odoo.addons.mail.tests.common import mail_new_test_user
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
@@ -436,9 +437,21 @@ class TestSending(SmsConversationCase):
 class TestEventStorage(SmsConversationCase):
     def test_a_replayed_event_is_stored_once_without_error(self):
         values = self._inbound_values("Once", sid="SMreplay")
-        first, wake_first = self.account._receive_webhook("inbound", values, [])
-        second, wake_second = self.account._receive_webhook("inbound", values, [])
+        first, _wake = self.account._receive_webhook("inbound", values, [])
+        second, _wake = self.account._receive_webhook("inbound", values, [])
         self.assertEqual(first, second)
-        self.assertTrue(wake_first)
-        self.assertFalse(wake_second, "the cron workers are woken once, not per call")
         self.assertEqual(self.env["sms.event"].search_count([("external_id", "=", "SMreplay")]), 1)
+
+    def test_a_trigger_already_due_does_not_keep_the_cron_workers_asleep(self):
+        """A run going on may have looked at the events already: each stored
+        event wakes the cron workers, even when a trigger of the processing
+        cron is already due (the run's own, deleted when the run ends)."""
+        cron = self.env.ref("crm_sms_conversation.ir_cron_sms_event_process").sudo()
+        cron._trigger(fields.Datetime.now() - timedelta(seconds=1))
+        self.env.flush_all()
+        _event, wake = self.account._receive_webhook("inbound", self._inbound_values("Late", sid="SMlate"), [])
+        self.assertTrue(wake, "the cron workers are woken up for this event")
+        cron.active = False
+        self.env.flush_all()
+        _event, wake = self.account._receive_webhook("inbound", self._inbound_values("Off", sid="SMoff"), [])
+        self.assertFalse(wake, "nothing to wake for a deactivated processing cron")
