@@ -114,6 +114,52 @@ class TestOutbound(SmsConversationCase):
             self.assertEqual(sms.sms_number_id, self.number_a, "the record owner's number")
         self.assertEqual([call["data"]["From"] for call in calls], [self.number_a.number] * 2)
 
+    def test_texts_to_several_records_leave_from_each_customer_number(self):
+        """A server action ("SMS (with note)") texting several contacts: each text leaves from the number
+        a text to that customer takes (its owner's), not the first number for all of them; in the
+        composer on several records, a number the seller picks is used for them all."""
+        manager = mail_new_test_user(
+            self.env,
+            login="sms_manager_several",
+            groups="base.group_user,base.group_partner_manager,crm_sms_conversation.crm_sms_conversation_group_manager",
+        )
+        of_a = self._partner("Customer of A", phone="(415) 555-0131", user_id=self.user_seller_a.id)
+        of_b = self._partner("Customer of B", phone="(415) 555-0132", user_id=self.user_seller_b.id)
+        template = self.env["sms.template"].create(
+            {"name": "Order ready", "model_id": self.env["ir.model"]._get_id("res.partner"), "body": "Order ready"}
+        )
+        action = self.env["ir.actions.server"].create(
+            {
+                "name": "Text the contacts",
+                "model_id": self.env["ir.model"]._get_id("res.partner"),
+                "state": "sms",
+                "sms_template_id": template.id,
+                "sms_method": "comment",
+            }
+        )
+        with self.mock_twilio() as calls:
+            action.with_user(manager).with_context(active_model="res.partner", active_ids=(of_a | of_b).ids).run()
+            self._process_queue()
+        self.assertEqual(
+            sorted((call["data"]["To"], call["data"]["From"]) for call in calls),
+            [("+14155550131", self.number_a.number), ("+14155550132", self.number_b.number)],
+            "each from its owner's number",
+        )
+
+        self.team_b.member_ids |= self.user_seller_a
+        composer = (
+            self.env["sms.composer"]
+            .with_user(self.user_seller_a)
+            .with_context(default_res_model="res.partner", default_composition_mode="comment")
+            .create({"body": "Picked for both", "number_field_name": "phone", "res_ids": repr((of_a | of_b).ids)})
+        )
+        self.assertFalse(composer.sms_number_id, "no one number proposed for all the customers")
+        composer.sms_number_id = self.number_b
+        with self.mock_twilio() as calls:
+            composer._action_send_sms()
+            self._process_queue()
+        self.assertEqual([call["data"]["From"] for call in calls], [self.number_b.number] * 2, "the number picked")
+
     def test_automation_uses_the_owner_team_number_not_another_team(self):
         lead = self._lead("Team B lead", phone="+14155550123", user_id=self.user_seller_b.id, team_id=self.team_b.id)
         self.env["sms.conversation"]._get_or_create(self.number_a, "+14155550123", self.partner)._touch()

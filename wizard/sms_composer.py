@@ -46,6 +46,11 @@ class SmsComposer(models.TransientModel):
                 composer.sms_number_id = False
                 continue
             record = composer._get_records()
+            if len(record) > 1:
+                # Several records (a list's selection, a server action): each text leaves from the
+                # number a text to its own customer takes, unless the user picks one for them all.
+                composer.sms_number_id = False
+                continue
             is_conversation_record = len(record) == 1 and isinstance(record, self.pool["sms.phone.key.mixin"])
             default = Number._get_default_sender(
                 remote_number=composer._sms_remote_e164() or None,
