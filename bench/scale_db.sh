@@ -9,7 +9,7 @@
 #   PREFIX_<size>        a copy of it with the addon installed (its pre-init hook
 #                        fills the routing keys)
 # where <size> reads 1m for 1000000, 1k for 1000. BENCH_REBUILD=1 drops and
-# rebuilds the last two.
+# rebuilds the last two. An existing PREFIX_<size> is updated (-u) to the addon's current code.
 set -euo pipefail
 . "$(dirname "$0")/../scripts/env.sh"
 PREFIX=${1:?prefix}; PARTNERS=${2:?partners}; LEADS=${3:?leads}; TEMPLATE=${4:-$1}_stock
@@ -32,6 +32,8 @@ if [ -n "${BENCH_REBUILD:-}" ]; then
     dropdb --if-exists "${DB}_stock" >&2
 fi
 if exists "$DB"; then
+    # Made by an earlier run: brought to the addon's current code (new fields, data).
+    odoo -d "$DB" -u "$ADDON_NAME" >&2 || die "updating the addon on $DB failed"
     echo "$DB"
     exit 0
 fi
