@@ -94,16 +94,25 @@ class SmsSms(models.Model):
         return result
 
     @api.model
-    def _search(self, domain, *args, **kwargs):
+    def search_fetch(self, domain, field_names, offset=0, limit=None, order=None):
+        return super().search_fetch(
+            self._sms_queue_domain(domain), field_names, offset=offset, limit=limit, order=order
+        )
+
+    @api.model
+    def search_count(self, domain, limit=None):
+        return super().search_count(self._sms_queue_domain(domain), limit=limit)
+
+    @api.model
+    def _sms_queue_domain(self, domain):
         """The queue takes due messages only: those waiting for a retry
         neither leave early nor fill the queue's batch (Odoo 19 takes its
-        first ``batch_size`` messages by id), ahead of due ones."""
-        if self.env.context.get("sms_conversation_queue"):
-            now = fields.Datetime.now()
-            domain = domain_and(
-                domain, ["|", ("sms_next_attempt_date", "=", False), ("sms_next_attempt_date", "<=", now)]
-            )
-        return super()._search(domain, *args, **kwargs)
+        first ``batch_size`` messages by id), ahead of due ones. Searches
+        only: reading a message waiting for a retry stays allowed."""
+        if not self.env.context.get("sms_conversation_queue"):
+            return domain
+        now = fields.Datetime.now()
+        return domain_and(domain, ["|", ("sms_next_attempt_date", "=", False), ("sms_next_attempt_date", "<=", now)])
 
     def _send(self, unlink_failed=False, unlink_sent=True, raise_exception=False):
         """Send through our SMS accounts the SMS given to one, the others
@@ -421,7 +430,6 @@ class SmsSms(models.Model):
         self.env.ref("sms.ir_cron_sms_scheduler_action").sudo()._trigger(at=until)
         _logger.info("SMS %s: deferred to %s, the end of the customer's quiet hours", self.id, until)
 
-    @api.model
     @api.model
     def _send_one(self, api, sms_id, outgoing, needs_lookup, since):
         """One provider request, or a look-up first when an earlier attempt
