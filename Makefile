@@ -13,7 +13,7 @@ help:
 	@echo "make test   run the whole test suite (linters and Odoo tests on a fresh database)"
 	@echo "           on Odoo 18.0, or on the series ODOO_SERIES names (ODOO_SERIES=19.0 make test)"
 	@echo "make soak   the long checks: 10,000 generated webhook calls, 10,000 cases per parser test,"
-	@echo "           then crashes, a provider outage and a database restart on real servers (18.0)"
+	@echo "           then crashes, a provider outage, a database restart and two servers on one database (18.0)"
 	@echo "make lint   run ruff and pylint-odoo's mandatory checks"
 	@echo "make bench  the benchmarks: routing lookup vs stock Odoo, webhook at 1M contacts, HTTP throughput,"
 	@echo "           installation on 1M contacts (bench/README.md; results in bench/RESULTS.md)"

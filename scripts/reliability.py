@@ -21,8 +21,17 @@ messages, answers Twilio's look-up, and fails on demand):
   message is stored and processed once, and what the server answered while
   the database was down is reported: 5xx (the route's 503), no answer, or
   Odoo's own 404 page when it cannot open the database before any route runs.
+- ``two-servers``: two prefork servers on the same database (``--servers 1``:
+  one, for comparison), each with 2 cron workers; 10,000 signed inbound
+  messages (``--count``) of 500 contacts and 100 unknown numbers, each posted
+  3 times at once to the servers in turn, 6 customers at a time
+  (``--clients``), then 50 first messages of one unknown number at once over
+  the servers: every call answered 200, each message stored once, processed
+  once, posted once and in order, one lead and one conversation per unknown
+  number; the calls per second and the messages processed per second are
+  printed.
 
-Usage: reliability.py --check crash|outage|db-restart --db NAME --port PORT --log-dir DIR
+Usage: reliability.py --check crash|outage|db-restart|two-servers --db NAME --port PORT --log-dir DIR
 Prints one line per check; the last line is "<check>: N checks passed, N failed".
 """
 
@@ -33,7 +42,9 @@ import email.utils
 import glob
 import itertools
 import json
+import math
 import os
+import random
 import re
 import shutil
 import signal
@@ -48,6 +59,7 @@ import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import psycopg2
 import requests
 from http_concurrency import (
     SCRIPTS,
@@ -304,6 +316,12 @@ def check_inbound(check, admin, calls, timeout, ordered=True):
     )
     left = admin.call("sms.event", "search_count", [("external_id", "in", sids), ("state", "!=", "done")])
     check(pending, f"every event processed, {time.monotonic() - started:.0f} s after the last call ({left} left)")
+    check_posted_once(check, admin, calls, ordered)
+
+
+def check_posted_once(check, admin, calls, ordered=True):
+    """Each message stored and posted once (in the order it was sent, per customer: ``ordered``)."""
+    sids = [sid for sid, *_rest in calls]
     events = admin.call(
         "sms.event", "search_read", [("external_id", "in", sids)], ["external_id", "message_id"], order="id"
     )
@@ -600,7 +618,7 @@ def run_outage(args, check, db, env):
         started = time.monotonic()
         post_texts(admin, partners, tag)
         posted = time.monotonic() - started
-        drained = wait_for(lambda: not queue_left(admin, conf["account"]), args.timeout, step=5)
+        drained = wait_for(lambda: not queue_left(admin, conf["account"]), args.timeout or 1800, step=5)
         answers = dict(mock.answers)
         check(
             drained,
@@ -777,18 +795,335 @@ def _during(line, restart, started):
     return restart["start"] + offset - 2 <= moment <= restart["end"] + offset + 30
 
 
-CHECKS = {"crash": run_crash, "outage": run_outage, "db-restart": run_db_restart}
+# Two servers ------------------------------------------------------------
+
+# Each call of the stream is delivered this many times at once, the copies going to the servers in turn.
+COPIES = 3
+# Customers whose messages are posted at once, by default: COPIES x CLIENTS requests in flight, within
+# what one server of 2 workers queues (its listening socket holds 8 connections per worker).
+CLIENTS = 6
+KNOWN_CONTACTS, UNKNOWN_NUMBERS, BURST = 500, 100, 50
+PROCESS_JOB_RE = re.compile(r"\.ir_cron: Job '(SMS Conversations: process provider events[^']*)' \(\d+\) starting")
+SERVERS_PORT_STEP = 20
+
+
+def stream_calls(conf, tag, count, known):
+    """(sid, sender, to, body) of ``count`` messages in the order they are sent, from the contacts' numbers
+    ``known`` and ``UNKNOWN_NUMBERS`` new numbers: a few customers write much, most a little (the customer
+    of rank r writes in proportion to 1/sqrt(r)); and the new numbers."""
+    rng = random.Random(tag)
+    unknown = [f"{conf['prefix']}{300 + i}" for i in range(UNKNOWN_NUMBERS)]
+    customers = known + unknown
+    rng.shuffle(customers)
+    weights = [1 / math.sqrt(rank + 1) for rank in range(len(customers))]
+    sent = collections.Counter()
+    calls = []
+    for index, sender in enumerate(rng.choices(customers, weights=weights, k=count)):
+        sent[sender] += 1
+        sid = f"SMT{tag}{index:06d}"
+        calls.append((sid, sender, conf["seller_number"], f"Message {sent[sender]} of {sender} [{sid}]"))
+    return calls, unknown
+
+
+def post_stream(base_url, path, calls, targets, clients, answers):
+    """Post ``calls``, each ``COPIES`` times at once to the servers ``targets`` in turn (as behind a load
+    balancer), ``clients`` customers at a time; a customer's next message once every copy of the previous
+    one is answered (a provider's messages of one customer come in order). Appends (sid, [status of each
+    copy]) to ``answers``; retries nothing."""
+    pending = collections.deque(enumerate(calls))
+    busy = set()
+    turn = threading.Condition()
+
+    def take():
+        """The next call whose customer has no message in flight, or None when none is left."""
+        with turn:
+            while pending:
+                for position, (index, call) in enumerate(pending):
+                    if call[1] not in busy:
+                        del pending[position]
+                        busy.add(call[1])
+                        return index, call
+                turn.wait()
+            return None
+
+    def client():
+        with concurrent.futures.ThreadPoolExecutor(max_workers=COPIES) as copies:
+            while (taken := take()) is not None:
+                index, call = taken
+                futures = [
+                    copies.submit(
+                        post_inbound, base_url, path, *call, target_url=targets[(index + copy) % len(targets)]
+                    )
+                    for copy in range(COPIES)
+                ]
+                statuses = [future.result()[1] for future in futures]
+                with turn:
+                    answers.append((call[0], statuses))
+                    busy.discard(call[1])
+                    turn.notify_all()
+
+    threads = [threading.Thread(target=client, daemon=True) for _i in range(clients)]
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+def sql_rows(cnx, query, params=()):
+    with cnx.cursor() as cr:
+        cr.execute(query, params)
+        return cr.fetchall()
+
+
+def log_count(log_path, text):
+    with open(log_path, encoding="utf-8", errors="replace") as log:
+        return log.read().count(text)
+
+
+def cron_runs(log_path):
+    """Runs started by this server of the processing cron and of each helper."""
+    with open(log_path, encoding="utf-8", errors="replace") as log:
+        return collections.Counter(
+            name.removeprefix("SMS Conversations: process provider events").strip(" ()") or "processing cron"
+            for name in PROCESS_JOB_RE.findall(log.read())
+        )
+
+
+def run_two_servers(args, check, db, env):
+    count = args.count or 10000
+    ports = [args.port + SERVERS_PORT_STEP * i for i in range(args.servers)]
+    targets = [f"http://127.0.0.1:{port}" for port in ports]
+    # The providers' public URL: the signatures are computed for it, whichever server answers.
+    base_url = targets[0]
+    log_paths = [os.path.join(args.log_dir, f"two-servers-{i + 1}.log") for i in range(args.servers)]
+    servers = []
+    cnx = psycopg2.connect(dbname=db, host=env["PGHOST"], port=env["PGPORT"], user=env["PGUSER"])
+    cnx.autocommit = True
+    try:
+        for port, log_path in zip(ports, log_paths, strict=True):
+            # Odoo's default of 2 cron workers: the processing cron and its helpers may run on any server.
+            servers.append(start_server(db, port, log_path, [*PREFORK, "--max-cron-threads=2"], env=env))
+        admin = Rpc(base_url, db, "admin", "admin")
+        tag = new_tag("7")
+        conf = setup(admin, base_url, tag)
+        partners = add_contacts(admin, tag, KNOWN_CONTACTS, conf["sellers"][:1])
+        known = {p["phone"]: p["id"] for p in admin.call("res.partner", "read", partners, ["phone"])}
+        calls, unknown = stream_calls(conf, tag, count, list(known))
+        senders = collections.Counter(sender for _sid, sender, _to, _body in calls)
+        print(
+            f"[{check.mode}] {len(servers)} server(s) on ports {', '.join(map(str, ports))} "
+            f"({' '.join(PREFORK)}, 2 cron workers each); {count} messages from {len(senders)} customers "
+            f"({sum(1 for s in senders if s in known)} contacts of {KNOWN_CONTACTS}, "
+            f"{sum(1 for s in senders if s not in known)} unknown numbers), up to {max(senders.values())} "
+            f"from one; each posted {COPIES} times at once, {args.clients} customers at a time",
+            flush=True,
+        )
+        pattern = f"^SM[TU]{tag}"
+        # 50 first messages of one unknown number at once, spread over the servers. Without a proxy in
+        # front, a prefork server queues 8 connections per worker: 50 at once on one server of 2
+        # workers overflow its listening socket (connections reset before Odoo reads them), so the
+        # comparison run on one server leaves them out.
+        unknown_one = conf["prefix"] + "900"
+        burst = [
+            (f"SMU{tag}{i:03d}", unknown_one, conf["seller_number"], f"First message {i:02d} [SMU{tag}{i:03d}]")
+            for i in range(BURST if len(targets) > 1 else 0)
+        ]
+        total = count + len(burst)
+        accepted = set()
+
+        def processed():
+            return sql_rows(
+                cnx, "SELECT count(*) FILTER (WHERE state = 'done') FROM sms_event WHERE external_id ~ %s", [pattern]
+            )[0][0]
+
+        def settled():
+            """Every message stored, none left to process (processed, or failed for good)."""
+            stored, pending = sql_rows(
+                cnx,
+                "SELECT count(*), count(*) FILTER (WHERE state = 'pending') FROM sms_event WHERE external_id ~ %s",
+                [pattern],
+            )[0]
+            return stored >= len(accepted) and not pending
+
+        answers = []
+        started = time.monotonic()
+        threads = post_stream(base_url, conf["path"], calls, targets, args.clients, answers)
+        reported = started
+        while any(thread.is_alive() for thread in threads):
+            time.sleep(1)
+            if time.monotonic() - reported >= 60:
+                reported = time.monotonic()
+                print(
+                    f"[{check.mode}] {reported - started:.0f} s: {len(answers)} of {count} messages posted, "
+                    f"{processed()} processed",
+                    flush=True,
+                )
+        posted = time.monotonic()
+        done_then = processed()
+        wall = posted - started
+        statuses = collections.Counter(status for _sid, copies in answers for status in copies)
+        bad = [(sid, copies) for sid, copies in answers if any(status != 200 for status in copies)]
+        check(
+            len(answers) == count and not bad,
+            f"{count * COPIES} calls ({count} messages x {COPIES}) answered 200 in {wall:.1f} s: "
+            f"{count * COPIES / wall:.1f} calls/s, {count / wall:.1f} messages/s; answers {dict(statuses)} "
+            f"{bad[:3] or ''}",
+        )
+
+        accepted.update(sid for sid, copies in answers if 200 in copies)
+        if burst:
+            burst_started = time.monotonic()
+            with concurrent.futures.ThreadPoolExecutor(max_workers=len(burst)) as pool:
+                burst_answers = list(
+                    pool.map(
+                        lambda indexed: post_inbound(
+                            base_url, conf["path"], *indexed[1], target_url=targets[indexed[0] % len(targets)]
+                        ),
+                        enumerate(burst),
+                    )
+                )
+            bad = [(sid, status) for sid, status in burst_answers if status != 200]
+            accepted.update(sid for sid, status in burst_answers if status == 200)
+            check(
+                not bad,
+                f"{len(burst)} first messages of the unknown number {unknown_one} at once, over the "
+                f"{len(targets)} servers: answered 200 in {time.monotonic() - burst_started:.1f} s {bad[:3] or ''}",
+            )
+        else:
+            print(f"[{check.mode}] the {BURST} first messages at once left out: one server", flush=True)
+
+        left = wait_for(settled, args.timeout or 7200, step=2)
+        finished = time.monotonic()
+        done = processed()
+        after = finished - posted
+        check(
+            left and done == total,
+            f"every event processed ({done} of {total}): {done_then} while the calls came, the rest in "
+            f"{after:.0f} s after the last answer ({(done - done_then) / after:.1f} messages/s); "
+            f"{done / (finished - started):.1f} messages/s from the first call to the last message processed",
+        )
+        runs = [cron_runs(path) for path in log_paths]
+        postponed = sum(log_count(path, "met a concurrent update, postponed") for path in log_paths)
+        print(
+            f"[{check.mode}] runs of the processing crons: "
+            + "; ".join(f"server {i + 1}: {dict(sorted(r.items()))}" for i, r in enumerate(runs))
+            + f"; events postponed after a concurrent update: {postponed}",
+            flush=True,
+        )
+
+        # Stored once, posted once, in order (JSON-RPC, as the other checks).
+        check_posted_once(check, admin, calls)
+        # Posted once in the chatter, by the id each message's text carries.
+        marks = sql_rows(
+            cnx,
+            """
+            SELECT substring(body FROM %s), count(*), min(id) FROM mail_message
+             WHERE body LIKE %s GROUP BY 1
+            """,
+            [f"SM[TU]{tag}[0-9]+", f"%SM_{tag}%"],
+        )
+        linked = dict(sql_rows(cnx, "SELECT external_id, message_id FROM sms_event WHERE external_id ~ %s", [pattern]))
+        in_chatter = {sid: (posts, message) for sid, posts, message in marks}
+        wrong = [
+            (sid, in_chatter.get(sid), linked.get(sid))
+            for sid, *_rest in calls + burst
+            if in_chatter.get(sid, (0, None))[0] != 1 or in_chatter[sid][1] != linked.get(sid)
+        ]
+        check(
+            not wrong and len(in_chatter) == total,
+            f"each of the {total} texts found once in the chatter, in the message its event links to "
+            f"({len(wrong)} not) {wrong[:3] or ''}",
+        )
+        conversations = sql_rows(
+            cnx,
+            "SELECT remote_number, res_model, res_id FROM sms_conversation WHERE remote_number = ANY(%s)",
+            [[*senders, unknown_one]],
+        )
+        on = collections.defaultdict(list)
+        for number, model, res_id in conversations:
+            on[number].append((model, res_id))
+        wrong = [n for n in senders if n in known and on[n] != [("res.partner", known[n])]]
+        check(
+            not wrong,
+            f"each contact's messages in one conversation, on the contact ({len(wrong)} not) "
+            f"{[(n, on[n]) for n in wrong[:3]] or ''}",
+        )
+        new_numbers = [n for n in unknown if n in senders]
+        leads = collections.Counter(
+            row["phone"]
+            for row in admin.call(
+                "crm.lead",
+                "search_read",
+                [("phone", "in", [*new_numbers, unknown_one])],
+                ["phone"],
+                context={"active_test": False},
+            )
+        )
+        wrong = [
+            (n, leads[n], on[n]) for n in new_numbers if leads[n] != 1 or len(on[n]) != 1 or on[n][0][0] != "crm.lead"
+        ]
+        check(
+            not wrong,
+            f"each of the {len(new_numbers)} unknown numbers: one lead, one conversation on it ({len(wrong)} not) "
+            f"{wrong[:3] or ''}",
+        )
+        if burst:
+            events = sql_rows(
+                cnx, "SELECT message_id FROM sms_event WHERE external_id LIKE %s ORDER BY id", [f"SMU{tag}%"]
+            )
+            messages = sql_rows(
+                cnx,
+                """
+                SELECT m.id FROM mail_message m JOIN sms_conversation c ON c.id = m.sms_conversation_id
+                 WHERE c.remote_number = %s AND m.sms_direction = 'inbound' ORDER BY m.id
+                """,
+                [unknown_one],
+            )
+            # Posted in the order they were stored (sent at once, they came in no other order).
+            ordered = [m for (m,) in messages] == [m for (m,) in events]
+            check(
+                leads[unknown_one] == 1 and len(on[unknown_one]) == 1 and len(messages) == len(burst) and ordered,
+                f"{unknown_one}: {leads[unknown_one]} lead, {len(on[unknown_one])} conversation, {len(messages)} of "
+                f"{len(burst)} messages, {'in' if ordered else 'NOT in'} the order they were stored",
+            )
+    finally:
+        for server in servers:
+            stop_server(server)
+        cnx.close()
+    errors = log_errors(log_paths)
+    check(
+        not errors,
+        f"no ERROR line in the server logs ({len(errors)} found, see {log_paths[0]}) {errors[:3] or ''}",
+    )
+
+
+CHECKS = {"crash": run_crash, "outage": run_outage, "db-restart": run_db_restart, "two-servers": run_two_servers}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", choices=sorted(CHECKS), required=True)
     parser.add_argument("--db", required=True, help="database to create (dropped at the end)")
-    parser.add_argument("--port", type=int, default=18900, help="the server's; the mock provider's is PORT + 10")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=18900,
+        help="the server's; the mock provider's is PORT + 10, a second server's PORT + 20",
+    )
     parser.add_argument("--log-dir", required=True)
-    parser.add_argument("--count", type=int, default=0, help="texts to send (outage: 1000, crash: 300)")
+    parser.add_argument(
+        "--count", type=int, default=0, help="texts to send (outage: 1000, crash: 300), messages (two-servers: 10000)"
+    )
     parser.add_argument("--outage", type=int, default=60, help="seconds the provider fails (outage)")
-    parser.add_argument("--timeout", type=int, default=1800, help="seconds the queue may take to empty (outage)")
+    parser.add_argument(
+        "--timeout",
+        type=int,
+        default=0,
+        help="seconds the queue may take to empty (outage: 1800), the processing (two-servers: 7200)",
+    )
+    parser.add_argument("--servers", type=int, default=2, choices=(1, 2), help="servers (two-servers)")
+    parser.add_argument(
+        "--clients", type=int, default=CLIENTS, help=f"customers posting at once (two-servers: {CLIENTS})"
+    )
     parser.add_argument("--template", help="copy this database instead of installing the addon")
     parser.add_argument("--keep", action="store_true", help="keep the database at the end")
     args = parser.parse_args()

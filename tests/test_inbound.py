@@ -211,6 +211,24 @@ class TestEventProcessing(SmsConversationCase):
         self.assertEqual((busy_first + busy_second).mapped("state"), ["done", "done"])
         self.assertLess(busy_first.message_id.id, busy_second.message_id.id, "posted in the order they came")
 
+    def test_a_run_passing_by_a_waiting_message_leaves_the_customer_free(self):
+        """A run meeting a customer's message while an earlier one is still to
+        be posted (another run, or server, is at it) passes it by without
+        taking the customer's lock, even for a moment: the run posting the
+        earlier message finds the customer free and goes on with this one."""
+        self._partner("Queued", phone=self.customer_number)
+        first, second = self._store("SMfree1", "First"), self._store("SMfree2", "Second")
+        self.assertFalse(second._process_in_own_transaction(), "passed by: the first message goes first")
+        key = f"{self.company.id}:{self.customer_number}"
+        with sql_db.db_connect(self.env.cr.dbname).cursor() as other_run:
+            other_run.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))", (ADVISORY_LOCK_CLASS, key))
+            self.assertTrue(other_run.fetchone()[0], "the customer left free for the run posting the first message")
+            other_run.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", (ADVISORY_LOCK_CLASS, key))
+        self.assertEqual((second.state, second.attempts, second.next_attempt_date), ("pending", 0, False))
+        self._run_event_cron()
+        self.assertEqual((first + second).mapped("state"), ["done", "done"])
+        self.assertLess(first.message_id.id, second.message_id.id, "posted in the order they came")
+
     def test_a_customers_messages_are_posted_in_the_order_they_came(self):
         """A message postponed because its customer was busy (on another
         worker or server) is posted before the customer's later messages."""
